@@ -1,0 +1,196 @@
+"""``minutes-rag eval``: retrieval and answer quality over a gold question file.
+
+Gold file: one JSON object per line,
+``{"qid", "question", "gold": ["substring", ...], "answerable": true|false (default true),
+"lang": "ja"|"en" (optional), "role": "委員" (optional filter)}``.
+A retrieved chunk is a hit when, after NFKC and removing all whitespace, it contains any gold
+substring (normalised the same way).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from rag.config import Settings
+from rag.errors import InputError
+from rag.text import detect_lang, squash
+from rag.types import Filters, canonical_role
+
+_WS = re.compile(r"\s+")
+
+
+def load_gold(path: Path) -> list[dict]:
+    """Read and validate a gold file; a bad line names the file, the line and the field."""
+    if not path.is_file():
+        raise InputError(str(path), "評価用ファイルが見つかりません / gold file not found")
+    rows: list[dict] = []
+    for no, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"{path}:{no}", f"JSON として読めません（{exc.msg}） / not valid JSON ({exc.msg})"
+            ) from None
+        if not isinstance(row, dict) or not isinstance(row.get("question"), str):
+            raise InputError(
+                f"{path}:{no}", '"question" (文字列) が必要です / needs a "question" string'
+            )
+        gold = row.get("gold", [])
+        if not isinstance(gold, list) or not all(isinstance(g, str) for g in gold):
+            raise InputError(f"{path}:{no}", '"gold" は文字列のリストです / "gold" must be a list')
+        answerable = bool(row.get("answerable", True))
+        if answerable and not gold:
+            raise InputError(
+                f"{path}:{no}",
+                '回答可能な質問には "gold" が必要です / answerable questions need "gold" text',
+            )
+        row.setdefault("qid", f"q{no}")
+        row["answerable"] = answerable
+        row.setdefault("lang", detect_lang(row["question"]))
+        rows.append(row)
+    if not rows:
+        raise InputError(str(path), "質問が1件もありません / the gold file has no questions")
+    return rows
+
+
+def _is_hit(text: str, gold_squashed: list[str]) -> bool:
+    t = squash(text)
+    return any(g in t for g in gold_squashed)
+
+
+def _filters_for(row: dict) -> Filters:
+    role = row.get("role")
+    canon = canonical_role(role) if role else None
+    return Filters(roles=(canon,)) if canon else Filters()
+
+
+def _retrieval_metrics(rows: list[dict], ranks: list[int | None], latencies: list[float]) -> dict:
+    """ranks: 1-based rank of the first gold hit within k, or None."""
+    n = len(rows)
+
+    def summarise(idx: list[int]) -> dict[str, Any]:
+        m = len(idx)
+        if m == 0:
+            return {"n": 0}
+        r = [ranks[i] for i in idx]
+        return {
+            "recall@1": round(sum(1 for x in r if x is not None and x <= 1) / m, 4),
+            "recall@5": round(sum(1 for x in r if x is not None and x <= 5) / m, 4),
+            "recall@10": round(sum(1 for x in r if x is not None and x <= 10) / m, 4),
+            "mrr@10": round(sum(1 / x for x in r if x is not None and x <= 10) / m, 4),
+            "n": m,
+        }
+
+    out = summarise(list(range(n)))
+    by_lang: dict[str, dict] = {}
+    for lang in sorted({row["lang"] for row in rows}):
+        by_lang[lang] = summarise([i for i, row in enumerate(rows) if row["lang"] == lang])
+    out["by_lang"] = by_lang
+    out["latency_ms_p50"] = round(statistics.median(latencies) * 1000, 2) if latencies else None
+    return out
+
+
+def _source_lines(file: str, cache: dict[str, list[str]]) -> list[str]:
+    if file not in cache:
+        try:
+            from rag.ingest import read_document
+
+            cache[file] = list(read_document(Path(file)).lines)
+        except Exception:  # the file moved since indexing: count its citations as unverified
+            cache[file] = []
+    return cache[file]
+
+
+def _answer_metrics(rows: list[dict], index: Any, settings: Settings) -> dict:
+    from rag.answer import answer
+
+    unans = [r for r in rows if not r["answerable"]]
+    ans = [r for r in rows if r["answerable"]]
+    refused_unans = 0
+    refused_ans = 0
+    cites_total = 0
+    cites_ok = 0
+    latencies: list[float] = []
+    lines_cache: dict[str, list[str]] = {}
+    for row in rows:
+        t0 = time.perf_counter()
+        result = answer(row["question"], index, filters=_filters_for(row), settings=settings)
+        latencies.append(time.perf_counter() - t0)
+        if not row["answerable"]:
+            refused_unans += not result.found
+            continue
+        if not result.found:
+            refused_ans += 1
+            continue
+        gold = [squash(g) for g in row["gold"]]
+        for c in result.citations:
+            cites_total += 1
+            lines = _source_lines(c.chunk.file, lines_cache)
+            span = "".join(lines[c.chunk.start_line - 1 : c.chunk.end_line])
+            verbatim = bool(c.quote) and _WS.sub("", c.quote) in _WS.sub("", span)
+            # "contains or sits beside gold text": the quote's own statement holds the gold.
+            relevant = _is_hit(c.quote, gold) or _is_hit(c.chunk.text, gold)
+            cites_ok += verbatim and relevant
+    return {
+        "refusal_accuracy": round(refused_unans / len(unans), 4) if unans else None,
+        "false_refusal_rate": round(refused_ans / len(ans), 4) if ans else None,
+        "citation_precision": round(cites_ok / cites_total, 4) if cites_total else None,
+        "n_unanswerable": len(unans),
+        "answer_latency_ms_p50": round(statistics.median(latencies) * 1000, 2),
+    }
+
+
+def evaluate(
+    gold_path: Path,
+    index: Any,
+    k: int = 10,
+    modes: list[str] | None = None,
+    settings: Settings | None = None,
+    answers: bool = True,
+) -> dict[str, dict]:
+    """Metrics per retrieval mode over answerable questions (plus answer metrics for the
+    configured mode when ``answers``). Returns {mode: {...}}."""
+    from rag.config import load_settings
+    from rag.retrieve import search
+
+    settings = settings or load_settings()
+    rows = load_gold(gold_path)
+    answerable = [r for r in rows if r["answerable"]]
+    modes = modes or [settings.mode]
+    report: dict[str, dict] = {}
+    for mode in modes:
+        ranks: list[int | None] = []
+        latencies: list[float] = []
+        for row in answerable:
+            gold = [squash(g) for g in row["gold"]]
+            t0 = time.perf_counter()
+            hits = search(index, row["question"], k=k, mode=mode, filters=_filters_for(row))
+            latencies.append(time.perf_counter() - t0)
+            ranks.append(next((h.rank for h in hits if _is_hit(h.chunk.text, gold)), None))
+        report[mode] = _retrieval_metrics(answerable, ranks, latencies)
+    if answers:
+        report[settings.mode].update(_answer_metrics(rows, index, settings))
+    return report
+
+
+def format_report(report: dict[str, dict]) -> str:
+    keys = ["recall@1", "recall@5", "recall@10", "mrr@10", "n", "latency_ms_p50"]
+    lines = [f"{'mode':<8} " + " ".join(f"{k:>14}" for k in keys)]
+    for mode, m in report.items():
+        lines.append(f"{mode:<8} " + " ".join(f"{m.get(k)!s:>14}" for k in keys))
+        for lang, lm in m.get("by_lang", {}).items():
+            lines.append(f"  {lang:<6} " + " ".join(f"{lm.get(k, '')!s:>14}" for k in keys[:5]))
+        if "refusal_accuracy" in m:
+            lines.append(
+                f"  refusal accuracy {m['refusal_accuracy']}  false refusals "
+                f"{m['false_refusal_rate']}  citation precision {m['citation_precision']}"
+                f"  answer p50 {m['answer_latency_ms_p50']} ms"
+            )
+    return "\n".join(lines)

@@ -1,0 +1,531 @@
+"""Read minutes files (txt/md/pdf/docx/html) into ``RawDocument`` lines, then parse them.
+
+Every reader returns plain text lines; line numbers used in citations are 1-based indexes into
+``RawDocument.lines`` (for .txt/.md exactly the physical lines of the file). Bad input becomes an
+``InputError`` naming the file; ``ingest_paths`` collects those and keeps going.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from html.parser import HTMLParser
+from pathlib import Path
+
+from rag.config import Settings
+from rag.errors import InputError
+from rag.types import Meeting
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".docx", ".html", ".htm")
+_KIND = {
+    ".txt": "text",
+    ".md": "text",
+    ".pdf": "pdf",
+    ".docx": "docx",
+    ".html": "html",
+    ".htm": "html",
+}
+
+ProgressFn = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class RawDocument:
+    path: Path
+    file: str  # display path, as given
+    lines: tuple[str, ...]
+    encoding: str
+    sha256: str
+    kind: str  # "text" | "pdf" | "docx" | "html"
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    meetings: tuple[Meeting, ...]
+    errors: tuple[InputError, ...]
+    warnings: tuple[str, ...]
+
+
+# --- file discovery ---------------------------------------------------------------------------
+
+
+def _walk(paths: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
+    """Files to read (explicit files always, so unsupported/missing ones get an error entry),
+    plus warnings about unsupported files skipped inside folders."""
+    out: list[Path] = []
+    warnings: list[str] = []
+    seen: set[str] = set()
+
+    def add(p: Path) -> None:
+        key = os.path.normcase(os.path.abspath(p))
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+
+    for raw in paths:
+        p = Path(raw)
+        if not p.is_dir():
+            add(p)  # missing or unsupported files are reported by read_document
+            continue
+        found: list[Path] = []
+        skipped = 0
+        # os.walk does not follow symlinked folders, so a link loop cannot hang ingestion.
+        for root, dirs, files in os.walk(p):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in files:
+                if name.startswith(".") or name.startswith("~$"):  # hidden / Office lock files
+                    continue
+                fp = Path(root) / name
+                if fp.suffix.lower() in SUPPORTED_SUFFIXES:
+                    found.append(fp)
+                else:
+                    skipped += 1
+        for fp in sorted(found, key=lambda x: x.relative_to(p).as_posix()):
+            add(fp)
+        if skipped:
+            warnings.append(
+                f"{p}: 対応していない形式のファイル {skipped} 件をスキップしました"
+                f"（対応: {' '.join(SUPPORTED_SUFFIXES)}）。"
+                f" / Skipped {skipped} unsupported file(s) in {p}."
+            )
+    return out, warnings
+
+
+def iter_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Files and folders (recursive) -> sorted supported files. Explicitly named files are kept
+    even when missing or unsupported, so ``ingest_paths`` reports them as errors."""
+    return _walk(paths)[0]
+
+
+# --- text decoding -----------------------------------------------------------------------------
+
+_ALLOWED_CONTROLS = {0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1A, 0x1B}  # 0x1A: DOS EOF; 0x1B: ISO-2022
+
+
+def _looks_binary(data: bytes) -> bool:
+    if b"\x00" in data:
+        return True
+    sample = data[:65536]
+    controls = sum(1 for b in sample if b < 0x20 and b not in _ALLOWED_CONTROLS)
+    return (controls > 8 and controls > len(sample) * 0.01) or controls > len(sample) * 0.1
+
+
+def _plausibility(text: str) -> float:
+    """Share of non-ASCII characters that are ordinary Japanese text. Wrong decodings of
+    Shift_JIS/EUC-JP bytes produce half-width katakana, rare symbols and unassigned code points."""
+    good = bad = 0
+    for ch in text:
+        o = ord(ch)
+        if o < 0x80:
+            continue
+        if (
+            0x3000 <= o <= 0x30FF  # punctuation, hiragana, katakana
+            or 0x4E00 <= o <= 0x9FFF  # kanji
+            or 0xFF01 <= o <= 0xFF5E  # full-width ASCII
+            or o in (0x00A0, 0x00D7, 0x2010, 0x2015, 0x2018, 0x2019, 0x201C, 0x201D, 0x2026)
+            or 0x2460 <= o <= 0x2473  # circled digits (common in CP932 minutes)
+            or 0x2190 <= o <= 0x21FF
+            or 0x25A0 <= o <= 0x25FF  # ○ ◎ △ ■ ◆
+        ):
+            good += 1
+        elif o == 0xF06C:
+            good += 1  # the PDF bullet glyph we know
+        else:
+            bad += 1
+    return 1.0 if good + bad == 0 else good / (good + bad)
+
+
+def decode_text(data: bytes, file: str) -> tuple[str, str]:
+    """Decode minutes text bytes -> (text, encoding). Raises InputError for binary or
+    undecodable bytes."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with BOM (Windows "Unicode")
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            pass
+    if _looks_binary(data):
+        raise InputError(
+            file,
+            "バイナリファイルのようです（テキストとして読めません）。"
+            "議事録のテキスト・PDF・DOCX・HTML を指定してください。"
+            " / This looks like a binary file, not text: give minutes as text, PDF, DOCX or HTML.",
+        )
+    if data.startswith(b"\xef\xbb\xbf"):
+        try:
+            return data[3:].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError:
+            pass
+    try:
+        # Valid UTF-8 is almost never produced by chance from Shift_JIS/EUC-JP bytes.
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    candidates: list[tuple[float, int, str, str]] = []
+    encs = ["iso2022_jp"] if b"\x1b$" in data else []
+    encs += ["cp932", "euc_jp"]
+    for pref, enc in enumerate(encs):
+        try:
+            text = data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        candidates.append((_plausibility(text), -pref, enc, text))
+    if candidates:
+        score, _, enc, text = max(candidates)
+        if score >= 0.6:
+            return text, enc
+    raise InputError(
+        file,
+        "文字コードを判別できません（対応: UTF-8 / Shift_JIS(CP932) / EUC-JP）。"
+        "UTF-8 で保存し直してください。"
+        " / Could not detect the text encoding (supported: UTF-8, Shift_JIS/CP932, EUC-JP):"
+        " re-save the file as UTF-8.",
+    )
+
+
+def split_physical_lines(text: str) -> list[str]:
+    """Lines as editors count them (\\r\\n, \\r or \\n). Unlike str.splitlines this does not
+    split on form feeds or U+2028, so line numbers match the file."""
+    lines = re.split(r"\r\n|\r|\n", text)
+    if lines and lines[-1] == "":
+        lines.pop()  # the final newline ends the last line; it does not start a new one
+    return lines
+
+
+# --- readers -----------------------------------------------------------------------------------
+
+
+def _no_text_error(file: str, what: str) -> InputError:
+    return InputError(
+        file,
+        f"{what}に本文のテキストがありません。内容を確認してください。 / No text in this {what}.",
+    )
+
+
+def _read_text(data: bytes, file: str) -> tuple[list[str], str]:
+    text, enc = decode_text(data, file)
+    lines = split_physical_lines(text)
+    if not any(line.strip() for line in lines):
+        raise InputError(
+            file, "空のファイルです（空白しかありません）。 / Empty file (only whitespace)."
+        )
+    return lines, enc
+
+
+def _read_pdf(path: Path, data: bytes, file: str) -> tuple[list[str], str]:
+    if b"%PDF-" not in data[:1024]:
+        raise InputError(
+            file,
+            "PDF ではありません（先頭に %PDF- がありません）。拡張子と中身を確認してください。"
+            " / Not a PDF file (no %PDF- header): check the file.",
+        )
+    if b"%%EOF" not in data[-2048:]:
+        # pdfminer silently salvages what it can from a cut-off file; say so instead of
+        # indexing half a meeting.
+        raise InputError(
+            file,
+            "PDF が途中で切れています（%%EOF がありません）。ダウンロードし直してください。"
+            " / The PDF is truncated (no %%EOF marker): download it again.",
+        )
+    import logging
+
+    from pdfminer.high_level import extract_text
+
+    # pdfminer logs font quirks (FontBBox ...) as warnings; they are not the user's problem.
+    logging.getLogger("pdfminer").setLevel(logging.ERROR)
+    from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
+    from pdfminer.pdfpage import PDFTextExtractionNotAllowed
+
+    try:
+        text = extract_text(str(path))
+    except (PDFPasswordIncorrect, PDFEncryptionError, PDFTextExtractionNotAllowed):
+        raise InputError(
+            file,
+            "PDF が暗号化・保護されているため本文を取り出せません。保護を解除した PDF を指定してください。"
+            " / The PDF is encrypted or protected: give an unprotected copy.",
+        ) from None
+    except Exception as exc:  # pdfminer raises many unrelated types for damaged files
+        raise InputError(
+            file,
+            f"PDF が壊れているか途中で切れているため読み込めません（{type(exc).__name__}）。"
+            "元の PDF を取得し直してください。"
+            f" / The PDF is damaged or truncated and cannot be read ({type(exc).__name__}):"
+            " download it again.",
+        ) from None
+    # Form feeds mark page ends; turn them into line breaks so lines stay plain text.
+    lines = [line.rstrip() for line in split_physical_lines(text.replace("\x0c", "\n"))]
+    if not any(line.strip() for line in lines):
+        raise InputError(
+            file,
+            "PDF にテキスト層がありません（OCR が必要です）。スキャン画像の PDF は OCR してから指定してください。"
+            " / The PDF has no text layer, OCR needed: run OCR on the scanned PDF first.",
+        )
+    return lines, "pdf"
+
+
+def _read_docx(path: Path, file: str) -> tuple[list[str], str]:
+    import docx
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    try:
+        document = docx.Document(str(path))
+    except Exception as exc:  # zipfile.BadZipFile, KeyError, PackageNotFoundError, lxml errors
+        raise InputError(
+            file,
+            f"DOCX が壊れているか Word 文書ではないため読み込めません（{type(exc).__name__}）。"
+            " / Not a readable Word .docx file (damaged or another format).",
+        ) from None
+    lines: list[str] = []
+
+    def add_paragraph(text: str) -> None:
+        # Manual line breaks (w:br) arrive as \n inside one paragraph.
+        lines.extend(part.rstrip() for part in text.split("\n"))
+
+    def add_table(table: Table) -> None:
+        seen: set[object] = set()  # holds the elements themselves: ids of freed proxies repeat
+        for row in table.rows:
+            for cell in row.cells:
+                if cell._tc in seen:  # merged cells repeat the same element
+                    continue
+                seen.add(cell._tc)
+                for par in cell.paragraphs:
+                    if par.text.strip():
+                        add_paragraph(par.text)
+                for inner in cell.tables:
+                    add_table(inner)
+
+    body = document.element.body
+    for child in body.iterchildren():
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            add_paragraph(Paragraph(child, document).text)
+        elif tag == "tbl":
+            add_table(Table(child, document))
+    if not any(line.strip() for line in lines):
+        raise _no_text_error(file, "DOCX ")
+    return lines, "docx"
+
+
+_BLOCK_TAGS = {
+    "address", "article", "aside", "blockquote", "br", "caption", "dd", "div", "dl", "dt",
+    "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6",
+    "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "td", "th",
+    "tr", "ul",
+}  # fmt: skip
+_CJK = "\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef"
+_CJK_WRAP = re.compile(f"(?<=[{_CJK}])[ \t]*[\r\n]+[ \t]*(?=[{_CJK}])")
+_SKIP_TAGS = {"script", "style", "noscript", "template", "head", "svg"}
+
+
+class _HTMLText(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip = 0
+        self.pre = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP_TAGS:
+            self.skip += 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+            self.pre += tag == "pre"
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TAGS:
+            self.skip = max(0, self.skip - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+            if tag == "pre":
+                self.pre = max(0, self.pre - 1)
+
+    def handle_data(self, data: str) -> None:
+        if self.skip:
+            return
+        if not self.pre:
+            # Outside <pre> source newlines are whitespace; between Japanese characters a
+            # wrapped source line must not leave a space (CSS segment-break rules).
+            data = _CJK_WRAP.sub("", data)
+            data = re.sub(r"[ \t\r\n\f]+", " ", data)
+        self.parts.append(data)
+
+
+def _read_html(data: bytes, file: str) -> tuple[list[str], str]:
+    declared = re.search(
+        rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", data[:4096], re.I
+    )
+    text = enc = None
+    if declared:
+        name = declared.group(1).decode("ascii").lower()
+        try:
+            text, enc = data.decode(name), name
+            text = text.removeprefix("\ufeff")
+        except (LookupError, UnicodeDecodeError):
+            text = None
+    if text is None:
+        text, enc = decode_text(data, file)
+    parser = _HTMLText()
+    try:
+        parser.feed(text)
+        parser.close()
+    except Exception:  # HTMLParser is lenient; this only guards against pathological input
+        raise InputError(file, "HTML を解析できません。 / The HTML could not be parsed.") from None
+    lines: list[str] = []
+    for line in "".join(parser.parts).split("\n"):
+        line = line.strip(" \t")
+        if line or (lines and lines[-1]):  # at most one blank line between blocks
+            lines.append(line)
+    while lines and not lines[-1]:
+        lines.pop()
+    if not any(line.strip() for line in lines):
+        raise _no_text_error(file, "HTML ")
+    return lines, enc or "utf-8"
+
+
+def read_document(path: str | Path, settings: Settings | None = None) -> RawDocument:
+    """Read one file into lines. Raises InputError (naming the file) for anything unusable."""
+    settings = settings or Settings()
+    path = Path(path)
+    file = str(path)
+    if not path.exists():
+        raise InputError(
+            file,
+            "ファイルが見つかりません。パスを確認してください。 / File not found: check the path.",
+        )
+    if path.is_dir():
+        raise InputError(
+            file, "フォルダです。ファイルを指定してください。 / This is a folder, not a file."
+        )
+    suffix = path.suffix.lower()
+    if suffix not in _KIND:
+        raise InputError(
+            file,
+            f"対応していない形式です（{suffix or '拡張子なし'}）。対応形式: "
+            f"{' '.join(SUPPORTED_SUFFIXES)}。"
+            f" / Unsupported file type {suffix or '(no suffix)'}: use {', '.join(SUPPORTED_SUFFIXES)}.",
+        )
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InputError(
+            file, f"ファイル情報を読めません（{exc.strerror}）。 / Cannot stat file."
+        ) from None
+    limit = settings.max_file_mb
+    if size > limit * 1024 * 1024:
+        # Checked before reading so a huge file never enters memory.
+        raise InputError(
+            file,
+            f"ファイルが大きすぎます（{size / 1048576:.1f} MB、上限 {limit:g} MB）。"
+            f"分割するか MINUTES_RAG_MAX_FILE_MB で上限を上げてください。"
+            f" / File too large ({size / 1048576:.1f} MB > limit {limit:g} MB):"
+            " split it or raise MINUTES_RAG_MAX_FILE_MB.",
+        )
+    if size == 0:
+        raise InputError(file, "空のファイルです。 / Empty file.")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(
+            file,
+            f"ファイルを読み込めません（{exc.strerror}）。権限を確認してください。"
+            f" / Cannot read the file ({exc.strerror}): check permissions.",
+        ) from None
+    kind = _KIND[suffix]
+    if kind == "text":
+        lines, enc = _read_text(data, file)
+    elif kind == "pdf":
+        lines, enc = _read_pdf(path, data, file)
+    elif kind == "docx":
+        lines, enc = _read_docx(path, file)
+    else:
+        lines, enc = _read_html(data, file)
+    return RawDocument(
+        path=path,
+        file=file,
+        lines=tuple(lines),
+        encoding=enc,
+        sha256=hashlib.sha256(data).hexdigest(),
+        kind=kind,
+    )
+
+
+# --- the whole step ----------------------------------------------------------------------------
+
+
+def slugify(stem: str) -> str:
+    """Stable meeting id from a file stem: NFKC, lower case, word characters joined by '-'.
+    Japanese characters are kept so Japanese file names still give readable ids."""
+    slug = re.sub(r"[^\w]+", "-", unicodedata.normalize("NFKC", stem).lower()).strip("-_")
+    return slug or "meeting"
+
+
+def _with_id(meeting: Meeting, new_id: str) -> Meeting:
+    stmts = tuple(replace(s, meeting_id=new_id) for s in meeting.statements)
+    return replace(meeting, id=new_id, statements=stmts)
+
+
+def ingest_paths(
+    paths: Iterable[str | Path],
+    settings: Settings | None = None,
+    progress: ProgressFn | None = None,
+) -> IngestResult:
+    """Read and parse every supported file under ``paths``. One bad file yields one InputError
+    and never stops the others. ``progress(i, n, file)`` is called after each file (i = 1..n)."""
+    from rag.parse import parse_document
+
+    settings = settings or Settings()
+    files, warnings = _walk(paths)
+    meetings: list[Meeting] = []
+    errors: list[InputError] = []
+    used_ids: set[str] = set()
+    seen_hashes: dict[str, str] = {}
+    for i, path in enumerate(files, 1):
+        file = str(path)
+        try:
+            doc = read_document(path, settings)
+            if doc.sha256 in seen_hashes:
+                warnings.append(
+                    f"{file}: {seen_hashes[doc.sha256]} と同じ内容のためスキップしました。"
+                    f" / Skipped: identical to {seen_hashes[doc.sha256]}."
+                )
+                continue
+            meeting = parse_document(doc)
+            if not meeting.statements:
+                raise InputError(
+                    file,
+                    "議事録の本文（発言・段落）が見つかりませんでした。 / No statements or text found.",
+                )
+            seen_hashes[doc.sha256] = file
+            base = meeting.id
+            new_id, n = base, 2
+            while new_id in used_ids:
+                new_id, n = f"{base}-{n}", n + 1
+            if new_id != base:
+                meeting = _with_id(meeting, new_id)
+            used_ids.add(new_id)
+            meetings.append(meeting)
+            warnings.extend(f"{file}: {w}" for w in meeting.warnings)
+        except InputError as exc:
+            errors.append(exc)
+        except Exception as exc:  # a parser bug must not abort the whole batch
+            errors.append(
+                InputError(
+                    file,
+                    f"解析中に予期しないエラーが発生しました（{type(exc).__name__}: {exc}）。"
+                    "このファイルを添えて報告してください。"
+                    f" / Unexpected error while parsing ({type(exc).__name__}): please report it"
+                    " with this file.",
+                )
+            )
+        finally:
+            if progress is not None:
+                progress(i, len(files), file)
+    return IngestResult(meetings=tuple(meetings), errors=tuple(errors), warnings=tuple(warnings))

@@ -1,0 +1,57 @@
+"""Small text helpers shared by parsing, chunking and keyword search."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_WS = re.compile(r"\s+")
+_SENT_END = re.compile(r"(?<=[。！？!?])")
+
+
+def nfkc(text: str) -> str:
+    """Search form: NFKC (２０４０ -> 2040, ＤＸ -> DX, full-width space -> space)."""
+    return unicodedata.normalize("NFKC", text)
+
+
+def squash(text: str) -> str:
+    """NFKC with all whitespace removed: the form gold substrings are compared in."""
+    return _WS.sub("", nfkc(text))
+
+
+def is_cjk(ch: str) -> bool:
+    """True for characters between which a hard wrap must not insert a space."""
+    if not ch:
+        return False
+    o = ord(ch)
+    return (
+        0x3000 <= o <= 0x30FF  # CJK punctuation, hiragana, katakana
+        or 0x3400 <= o <= 0x4DBF
+        or 0x4E00 <= o <= 0x9FFF
+        or 0xF900 <= o <= 0xFAFF
+        or 0xFF00 <= o <= 0xFFEF  # full-width forms
+    )
+
+
+def join_wrapped(parts: list[str]) -> str:
+    """Join hard-wrapped line fragments: no space between Japanese characters,
+    one space between Latin words."""
+    out = ""
+    for part in parts:
+        part = part.strip()
+        if not part:
+            continue
+        if out and not (is_cjk(out[-1]) or is_cjk(part[0])):
+            out += " "
+        out += part
+    return out
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split after 。！？ (and ASCII !?), keeping the punctuation; never mid-sentence."""
+    return [s for s in _SENT_END.split(text) if s.strip()]
+
+
+def detect_lang(text: str) -> str:
+    """'ja' when the text contains any kana/kanji, else 'en'."""
+    return "ja" if any(is_cjk(c) and not (0xFF01 <= ord(c) <= 0xFF5E) for c in text) else "en"

@@ -1,0 +1,292 @@
+"""Plain, frozen records that flow through the pipeline.
+
+Every stage takes and returns these; nothing downstream ever sees a bare string without
+its source, so citations can always be traced back to a file and a line span.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Canonical speaker roles (Japanese, as users filter by them). The label as written in the
+# minutes (座長, 委員長, 局長, ...) is kept separately in ``role_label``.
+ROLE_MEMBER = "委員"
+ROLE_SECRETARIAT = "事務局"
+ROLE_CHAIR = "議長"  # 座長 / 委員長 / 議長 / 会長
+ROLE_OFFICIAL = "説明員"  # ◎/△ officials in assembly records (局長, 部長, 課長 ...)
+ROLE_META = "会議情報"  # the meeting's own facts: date, venue, attendees, agenda
+ROLE_UNKNOWN = "unknown"
+ROLES = (ROLE_MEMBER, ROLE_SECRETARIAT, ROLE_CHAIR, ROLE_OFFICIAL, ROLE_META, ROLE_UNKNOWN)
+
+# What users may type for a role filter (English or Japanese) -> canonical role.
+ROLE_ALIASES = {
+    "委員": ROLE_MEMBER,
+    "member": ROLE_MEMBER,
+    "members": ROLE_MEMBER,
+    "有識者": ROLE_MEMBER,
+    "構成員": ROLE_MEMBER,
+    "事務局": ROLE_SECRETARIAT,
+    "secretariat": ROLE_SECRETARIAT,
+    "議長": ROLE_CHAIR,
+    "座長": ROLE_CHAIR,
+    "委員長": ROLE_CHAIR,
+    "会長": ROLE_CHAIR,
+    "chair": ROLE_CHAIR,
+    "説明員": ROLE_OFFICIAL,
+    "official": ROLE_OFFICIAL,
+    "officials": ROLE_OFFICIAL,
+    "会議情報": ROLE_META,
+    "meta": ROLE_META,
+    "meeting": ROLE_META,
+    "unknown": ROLE_UNKNOWN,
+    "不明": ROLE_UNKNOWN,
+}
+
+ROLE_ENGLISH = {
+    ROLE_MEMBER: "member",
+    ROLE_SECRETARIAT: "secretariat",
+    ROLE_CHAIR: "chair",
+    ROLE_OFFICIAL: "official",
+    ROLE_META: "meeting info",
+    ROLE_UNKNOWN: "unknown",
+}
+
+
+def canonical_role(value: str) -> str | None:
+    """Map a user-typed role (委員, member, 座長, ...) to a canonical role, or None."""
+    return ROLE_ALIASES.get(value.strip().lower()) or ROLE_ALIASES.get(value.strip())
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One utterance / bullet of the minutes (or one meeting fact when kind == "meta")."""
+
+    meeting_id: str
+    file: str
+    order: int  # 0-based position within the meeting
+    text: str  # display text: original characters, hard wraps joined, bullets removed
+    norm_text: str  # NFKC form used for search
+    role: str  # one of ROLES
+    start_line: int  # 1-based, inclusive, in the original file
+    end_line: int
+    role_label: str | None = None  # as written: 座長, 委員長, 局長, 委員 ...
+    speaker: str | None = None  # a name when the minutes give one
+    agenda: str | None = None
+    topic: str | None = None  # ＜...＞ sub-heading
+    kind: str = "statement"  # "statement" | "meta"
+
+
+@dataclass(frozen=True)
+class Meeting:
+    id: str  # stable slug derived from the file path
+    file: str  # path as given / relative to the corpus root
+    title: str
+    statements: tuple[Statement, ...]
+    series: str | None = None
+    meeting_number: int | None = None
+    date: str | None = None  # ISO YYYY-MM-DD or None when the document has none
+    venue: str | None = None
+    agenda: tuple[str, ...] = ()
+    doc_kind: str = "summary"  # "summary" | "verbatim" | "paragraphs"
+    encoding: str = "utf-8"
+    sha256: str = ""
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """The unit that is embedded, keyword-indexed and cited."""
+
+    id: str  # f"{meeting_id}:{order}:{part}"
+    meeting_id: str
+    file: str
+    title: str
+    text: str  # shown to users (verbatim statement text or a part of it)
+    index_text: str  # what is embedded / BM25-indexed: context header + NFKC text
+    role: str
+    start_line: int
+    end_line: int
+    order: int
+    part: int = 0
+    date: str | None = None
+    venue: str | None = None
+    agenda: str | None = None
+    topic: str | None = None
+    speaker: str | None = None
+    role_label: str | None = None
+    kind: str = "statement"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrictions applied inside retrieval, before truncation to k."""
+
+    meetings: tuple[str, ...] = ()  # meeting ids, file names or title substrings
+    roles: tuple[str, ...] = ()  # canonical roles (see canonical_role)
+    since: str | None = None  # ISO date, inclusive
+    until: str | None = None
+    agenda: str | None = None  # substring of the agenda item
+
+    def is_empty(self) -> bool:
+        return not (self.meetings or self.roles or self.since or self.until or self.agenda)
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: Chunk
+    score: float  # fused score (higher is better)
+    rank: int  # 1-based
+    dense_score: float | None = None  # cosine similarity
+    bm25_score: float | None = None
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int  # the [n] marker in the answer text
+    chunk: Chunk
+    quote: str  # verbatim substring of chunk.text
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    citations: tuple[Citation, ...]
+    found: bool
+    mode: str  # "extractive" | "llm" | "llm-fallback" | "meeting-info"
+    related: tuple[Hit, ...] = ()
+    note: str | None = None
+    filters: Filters = field(default_factory=Filters)
+
+
+# --- JSON forms (the CLI's --json output, the index files and the UI/API share these) ---
+
+
+def statement_to_dict(s: Statement) -> dict:
+    return {
+        "text": s.text,
+        "speaker": s.speaker,
+        "role": s.role,
+        "role_label": s.role_label,
+        "agenda": s.agenda,
+        "topic": s.topic,
+        "start_line": s.start_line,
+        "end_line": s.end_line,
+        "order": s.order,
+        "kind": s.kind,
+        "meeting_id": s.meeting_id,
+        "file": s.file,
+        "norm_text": s.norm_text,
+    }
+
+
+def statement_from_dict(d: dict) -> Statement:
+    return Statement(
+        meeting_id=d["meeting_id"],
+        file=d["file"],
+        order=d["order"],
+        text=d["text"],
+        norm_text=d["norm_text"],
+        role=d["role"],
+        start_line=d["start_line"],
+        end_line=d["end_line"],
+        role_label=d.get("role_label"),
+        speaker=d.get("speaker"),
+        agenda=d.get("agenda"),
+        topic=d.get("topic"),
+        kind=d.get("kind", "statement"),
+    )
+
+
+def meeting_to_dict(m: Meeting) -> dict:
+    return {
+        "id": m.id,
+        "file": m.file,
+        "title": m.title,
+        "series": m.series,
+        "meeting_number": m.meeting_number,
+        "date": m.date,
+        "venue": m.venue,
+        "agenda": list(m.agenda),
+        "doc_kind": m.doc_kind,
+        "encoding": m.encoding,
+        "sha256": m.sha256,
+        "warnings": list(m.warnings),
+        "statements": [statement_to_dict(s) for s in m.statements],
+    }
+
+
+def meeting_from_dict(d: dict) -> Meeting:
+    return Meeting(
+        id=d["id"],
+        file=d["file"],
+        title=d["title"],
+        statements=tuple(statement_from_dict(s) for s in d["statements"]),
+        series=d.get("series"),
+        meeting_number=d.get("meeting_number"),
+        date=d.get("date"),
+        venue=d.get("venue"),
+        agenda=tuple(d.get("agenda", ())),
+        doc_kind=d.get("doc_kind", "summary"),
+        encoding=d.get("encoding", "utf-8"),
+        sha256=d.get("sha256", ""),
+        warnings=tuple(d.get("warnings", ())),
+    )
+
+
+_CHUNK_FIELDS = ["id", "meeting_id", "file", "title", "text", "index_text", "role", "start_line", "end_line", "order", "part", "date", "venue", "agenda", "topic", "speaker", "role_label", "kind"]
+
+
+def chunk_to_dict(c: Chunk) -> dict:
+    return {f: getattr(c, f) for f in _CHUNK_FIELDS}
+
+
+def chunk_from_dict(d: dict) -> Chunk:
+    return Chunk(**{f: d[f] for f in _CHUNK_FIELDS if f in d})
+
+
+def source_dict(c: Chunk) -> dict:
+    """The citation-facing description of a chunk (no index-internal fields)."""
+    return {
+        "text": c.text,
+        "file": c.file,
+        "title": c.title,
+        "date": c.date,
+        "agenda": c.agenda,
+        "topic": c.topic,
+        "role": c.role,
+        "role_label": c.role_label,
+        "speaker": c.speaker,
+        "start_line": c.start_line,
+        "end_line": c.end_line,
+        "meeting_id": c.meeting_id,
+        "chunk_id": c.id,
+    }
+
+
+def hit_to_dict(h: Hit) -> dict:
+    return {
+        "rank": h.rank,
+        "score": round(h.score, 6),
+        "dense_score": None if h.dense_score is None else round(h.dense_score, 6),
+        "bm25_score": None if h.bm25_score is None else round(h.bm25_score, 6),
+        **source_dict(h.chunk),
+    }
+
+
+def citation_to_dict(c: Citation) -> dict:
+    return {"n": c.n, "quote": c.quote, **source_dict(c.chunk)}
+
+
+def answer_to_dict(a: Answer) -> dict:
+    return {
+        "question": a.question,
+        "text": a.text,
+        "found": a.found,
+        "mode": a.mode,
+        "note": a.note,
+        "citations": [citation_to_dict(c) for c in a.citations],
+        "related": [hit_to_dict(h) for h in a.related],
+    }
