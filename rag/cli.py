@@ -197,10 +197,10 @@ def cmd_index(args: argparse.Namespace) -> int:
     elapsed = time.monotonic() - started
     summary = {
         "index_dir": str(settings.index_dir),
-        "files_added": list(report.files_added),
-        "files_changed": list(report.files_changed),
-        "files_removed": list(report.files_removed),
-        "files_unchanged": list(report.files_unchanged),
+        "files_added": report.files_added,
+        "files_changed": report.files_changed,
+        "files_removed": report.files_removed,
+        "files_unchanged": report.files_unchanged,
         "chunks_total": report.chunks_total,
         "texts_embedded": report.texts_embedded,
         "errors": [str(e) for e in report.errors],
@@ -214,8 +214,8 @@ def cmd_index(args: argparse.Namespace) -> int:
             f"（新規埋め込み {report.texts_embedded} 件, {elapsed:.1f}s）"
         )
         print(
-            f"  added {len(report.files_added)}, changed {len(report.files_changed)}, "
-            f"removed {len(report.files_removed)}, unchanged {len(report.files_unchanged)}"
+            f"  added {report.files_added}, changed {report.files_changed}, "
+            f"removed {report.files_removed}, unchanged {report.files_unchanged}"
         )
     for e in report.errors:
         _err(f"✗ {e}")

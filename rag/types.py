@@ -236,7 +236,26 @@ def meeting_from_dict(d: dict) -> Meeting:
     )
 
 
-_CHUNK_FIELDS = ["id", "meeting_id", "file", "title", "text", "index_text", "role", "start_line", "end_line", "order", "part", "date", "venue", "agenda", "topic", "speaker", "role_label", "kind"]
+_CHUNK_FIELDS = [
+    "id",
+    "meeting_id",
+    "file",
+    "title",
+    "text",
+    "index_text",
+    "role",
+    "start_line",
+    "end_line",
+    "order",
+    "part",
+    "date",
+    "venue",
+    "agenda",
+    "topic",
+    "speaker",
+    "role_label",
+    "kind",
+]
 
 
 def chunk_to_dict(c: Chunk) -> dict:

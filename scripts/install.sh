@@ -41,10 +41,10 @@ else
   touch "$stamp"
 fi
 
-if [[ $WITH_TEST == 1 && ! -x /usr/bin/chromium ]]; then
+if [[ $WITH_TEST == 1 && ( ! -x /usr/bin/chromium || ! -d /usr/share/fonts/opentype/ipafont-gothic ) ]]; then
   # Browser tests drive Debian's Chromium through Playwright (never `playwright install`).
   echo "==> installing Chromium for the browser tests"
   SUDO=""; [[ $(id -u) == 0 ]] || SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-ipafont-gothic >/dev/null
 fi

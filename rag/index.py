@@ -1,0 +1,502 @@
+"""The on-disk index: FAISS vectors, a BM25 keyword index, chunks, meetings and a manifest.
+
+Layout of ``settings.index_dir``::
+
+    manifest.json   format/package/model versions, chunking + tokenizer parameters, files
+    meetings.json   [meeting_to_dict]      (the UI and answerer show meeting metadata)
+    chunks.json     [chunk_to_dict]        (row i == FAISS id i)
+    faiss.index     IndexIDMap2(IndexFlatIP) or IndexIDMap2(IndexHNSWFlat)
+    bm25/           bm25s arrays
+
+The stored vectors double as the embedding cache: a chunk whose embedded text (and model
+fingerprint) is unchanged is never embedded again. Builds write a sibling temp folder and
+swap it in by rename, so a crash leaves the previous index as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import json
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import rag
+from rag.config import Settings
+from rag.errors import IndexError_, InputError
+from rag.types import (
+    Chunk,
+    Meeting,
+    chunk_from_dict,
+    chunk_to_dict,
+    meeting_from_dict,
+    meeting_to_dict,
+)
+
+Progress = Callable[[int, int, str], None]
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+_FILES = ("manifest.json", "meetings.json", "chunks.json", "faiss.index")
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 64
+
+
+@dataclass
+class IndexReport:
+    files_added: int = 0
+    files_changed: int = 0
+    files_removed: int = 0
+    files_unchanged: int = 0
+    chunks_total: int = 0
+    texts_embedded: int = 0
+    errors: tuple[InputError, ...] = ()
+    warnings: tuple[str, ...] = ()  # from ingestion (skipped duplicates, parse notes)
+    ann: bool = False  # HNSW instead of exact search
+
+
+@dataclass
+class MinutesIndex:
+    dir: Path
+    manifest: dict
+    chunks: list[Chunk]
+    meetings: dict[str, Meeting]
+    faiss_index: Any
+    vectors: np.ndarray  # (n_chunks, dim) float32, row i == chunk i (a view of FAISS storage)
+    bm25: Any
+    settings: Settings
+    is_ann: bool = False
+    _ids: dict[str, int] = field(default_factory=dict, repr=False)
+
+    def embedder(self) -> Any:
+        from rag.embed import get_embedder
+
+        return get_embedder(self.settings)
+
+    def chunk(self, chunk_id: str) -> Chunk | None:
+        if not self._ids:
+            self._ids = {c.id: i for i, c in enumerate(self.chunks)}
+        i = self._ids.get(chunk_id)
+        return None if i is None else self.chunks[i]
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _rebuild_hint(settings: Settings) -> str:
+    return (
+        "`minutes-rag index --rebuild` で作り直してください。"
+        f" / Rebuild it with `minutes-rag index --rebuild` (index folder: {settings.index_dir})."
+    )
+
+
+def index_exists(settings: Settings) -> bool:
+    d = Path(settings.index_dir)
+    _recover(d)
+    return all((d / f).is_file() for f in _FILES)
+
+
+def _embed_key(fingerprint: str, text: str) -> str:
+    return hashlib.sha256(f"{fingerprint}\x00{text}".encode()).hexdigest()[:32]
+
+
+def _siblings(d: Path, tag: str) -> list[Path]:
+    return sorted(d.parent.glob(f".{d.name}.{tag}-*"))
+
+
+def _recover(d: Path) -> None:
+    """Finish a swap interrupted between its two renames (old moved away, new not yet in)."""
+    if d.exists():
+        return
+    old = _siblings(d, "old")
+    if old:
+        with contextlib.suppress(OSError):
+            os.replace(old[-1], d)
+
+
+@contextlib.contextmanager
+def _build_lock(d: Path) -> Iterator[None]:
+    import fcntl
+
+    d.parent.mkdir(parents=True, exist_ok=True)
+    with open(d.parent / f".{d.name}.lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise IndexError_(
+                f"索引 {d} は別の処理が作成中です。終わってから再実行してください。"
+                f" / The index {d} is being built by another process: try again when it finishes."
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    path.write_text(json.dumps(obj, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def _set_faiss_threads(settings: Settings) -> None:
+    import faiss
+
+    if settings.threads > 0:
+        faiss.omp_set_num_threads(settings.threads)
+
+
+def _make_faiss(vectors: np.ndarray, ann: bool) -> Any:
+    import faiss
+
+    d = vectors.shape[1]
+    if ann:
+        inner = faiss.IndexHNSWFlat(d, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        inner.hnsw.efSearch = HNSW_EF_SEARCH
+    else:
+        inner = faiss.IndexFlatIP(d)
+    index = faiss.IndexIDMap2(inner)
+    if len(vectors):
+        index.add_with_ids(vectors, np.arange(len(vectors), dtype=np.int64))
+    return index
+
+
+def _storage_view(index: Any) -> np.ndarray:
+    """Zero-copy (n, d) view of the vectors inside an IDMap2(Flat|HNSWFlat)."""
+    import faiss
+
+    inner = faiss.downcast_index(index.index)
+    flat = faiss.downcast_index(inner.storage) if hasattr(inner, "storage") else inner
+    n, d = flat.ntotal, flat.d
+    if n == 0:
+        return np.zeros((0, d), dtype=np.float32)
+    return faiss.rev_swig_ptr(flat.get_xb(), n * d).reshape(n, d)
+
+
+# --- load ----------------------------------------------------------------------------------
+
+
+def read_manifest(settings: Settings) -> dict | None:
+    d = Path(settings.index_dir)
+    _recover(d)
+    try:
+        return _read_json(d / MANIFEST)
+    except (OSError, ValueError):
+        return None
+
+
+def load_index(settings: Settings, check_model: bool = True) -> MinutesIndex:
+    """Load the index in ``settings.index_dir``; refuses one built with another model."""
+    import faiss
+
+    d = Path(settings.index_dir)
+    if not index_exists(settings):
+        raise IndexError_(
+            f"索引 {d} がありません。先に `minutes-rag index corpus/` で作成してください。"
+            f" / No index in {d}: build it first with `minutes-rag index corpus/`."
+        )
+    try:
+        manifest = _read_json(d / MANIFEST)
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise IndexError_(
+                f"索引 {d} の形式（{manifest.get('format_version')}）はこの版（{FORMAT_VERSION}）"
+                f"と異なります。{_rebuild_hint(settings)}"
+            )
+        if check_model:
+            _check_model(manifest, settings)
+        chunks = [chunk_from_dict(c) for c in _read_json(d / "chunks.json")]
+        meetings = {m["id"]: meeting_from_dict(m) for m in _read_json(d / "meetings.json")}
+        fidx = faiss.read_index(str(d / "faiss.index"))
+        if fidx.ntotal != len(chunks):
+            raise ValueError(f"faiss.index has {fidx.ntotal} vectors for {len(chunks)} chunks")
+        bm25 = _load_bm25(d, manifest, chunks)
+    except IndexError_:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as e:
+        raise IndexError_(
+            f"索引 {d} が壊れているか読めません（{type(e).__name__}: {str(e)[:160]}）。"
+            f"{_rebuild_hint(settings)}"
+        ) from e
+    _set_faiss_threads(settings)
+    is_ann = bool(manifest.get("ann"))
+    if is_ann:
+        faiss.downcast_index(fidx.index).hnsw.efSearch = HNSW_EF_SEARCH
+    return MinutesIndex(
+        dir=d,
+        manifest=manifest,
+        chunks=chunks,
+        meetings=meetings,
+        faiss_index=fidx,
+        vectors=_storage_view(fidx),
+        bm25=bm25,
+        settings=settings,
+        is_ann=is_ann,
+    )
+
+
+def _check_model(manifest: dict, settings: Settings) -> None:
+    from rag.embed import DEFAULT_MODEL, default_model_dir, model_fingerprint
+
+    built = manifest.get("model")
+    if built != settings.model:
+        raise IndexError_(
+            f"索引はモデル {built} で作られていますが、現在の設定はモデル {settings.model} です。"
+            f"`minutes-rag index --rebuild` で作り直すか、MINUTES_RAG_MODEL={built} を設定してください。"
+            f" / The index was built with the model {built} but the configured model is"
+            f" {settings.model}: rebuild it with `minutes-rag index --rebuild` or set"
+            f" MINUTES_RAG_MODEL={built}."
+        )
+    # Same name, different weights (e.g. a changed local folder): vectors are not comparable.
+    # The default model's fingerprint is only known once its folder exists; skip otherwise.
+    if settings.model == DEFAULT_MODEL and not default_model_dir(settings).exists():
+        return
+    now = model_fingerprint(settings)
+    if manifest.get("model_fingerprint") and manifest["model_fingerprint"] != now:
+        raise IndexError_(
+            f"モデル {built} の中身が索引作成時（{manifest['model_fingerprint']}）と異なります（{now}）。"
+            f" / The model {built} differs from the one the index was built with"
+            f" ({manifest['model_fingerprint']} vs {now}). {_rebuild_hint(settings)}"
+        )
+
+
+def _load_bm25(d: Path, manifest: dict, chunks: list[Chunk]) -> Any:
+    from rag.retrieve import BM25_TOKENIZER, build_bm25
+
+    if manifest.get("bm25_tokenizer") == BM25_TOKENIZER and (d / "bm25").is_dir():
+        import bm25s
+
+        return bm25s.BM25.load(str(d / "bm25"), show_progress=False, verbosity=0)
+    # Built with another tokenizer version: rebuilding the keyword part is enough.
+    return build_bm25([c.index_text for c in chunks])
+
+
+# --- build -----------------------------------------------------------------------------------
+
+
+def build_index(
+    paths: Iterable[str | Path],
+    settings: Settings,
+    progress: Progress | None = None,
+    *,
+    rebuild: bool = False,
+    ann: bool | None = None,
+) -> IndexReport:
+    """Ingest ``paths``, chunk, embed what changed, and atomically replace the index.
+
+    ``rebuild`` ignores the previous index (and its vectors); ``ann`` forces HNSW (True) or
+    exact search (False) instead of choosing by ``settings.ann_threshold``. Files that cannot
+    be read are reported in ``errors`` (and leave the index); the others go in.
+    """
+    from rag.ingest import ingest_paths
+
+    def ingest_progress(i: int, n: int, file: str) -> None:
+        if progress:
+            progress(i, n, f"読み込み / reading {file}")
+
+    with _build_lock(Path(settings.index_dir)):
+        result = ingest_paths(list(paths), settings, progress=ingest_progress)
+        return _index_meetings(
+            list(result.meetings),
+            settings,
+            progress,
+            rebuild=rebuild,
+            ann=ann,
+            errors=tuple(result.errors),
+            warnings=tuple(result.warnings),
+        )
+
+
+def index_meetings(
+    meetings: Iterable[Meeting],
+    settings: Settings,
+    progress: Progress | None = None,
+    *,
+    rebuild: bool = False,
+    ann: bool | None = None,
+) -> IndexReport:
+    """Like :func:`build_index` for already parsed meetings (tests, benchmarks, other readers)."""
+    with _build_lock(Path(settings.index_dir)):
+        return _index_meetings(list(meetings), settings, progress, rebuild=rebuild, ann=ann)
+
+
+def _index_meetings(
+    meetings: list[Meeting],
+    settings: Settings,
+    progress: Progress | None,
+    *,
+    rebuild: bool,
+    ann: bool | None,
+    errors: tuple[InputError, ...] = (),
+    warnings: tuple[str, ...] = (),
+) -> IndexReport:
+    from rag.chunk import chunk_meetings
+    from rag.embed import get_embedder
+
+    d = Path(settings.index_dir)
+    _recover(d)
+    _check_replaceable(d)
+    chunks = chunk_meetings(meetings, settings)
+    embedder = get_embedder(settings)
+    old = None if rebuild else _previous(settings, embedder.fingerprint)
+    report = _compare_files(meetings, old, settings)
+    report.errors, report.warnings = errors, warnings
+
+    # Reuse stored vectors by embedded-text hash; embed only the rest.
+    keys = [_embed_key(embedder.fingerprint, c.index_text) for c in chunks]
+    vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
+    todo: list[int] = []
+    cache = old["cache"] if old else {}
+    for i, key in enumerate(keys):
+        row = cache.get(key)
+        if row is None:
+            todo.append(i)
+        else:
+            vectors[i] = row
+    if todo:
+        vectors[todo] = embedder.embed_passages([chunks[i].index_text for i in todo], progress)
+    report.texts_embedded = len(todo)
+    report.chunks_total = len(chunks)
+
+    use_ann = (len(chunks) > settings.ann_threshold) if ann is None else ann
+    report.ann = use_ann
+    if progress:
+        progress(0, 1, "索引を書き込んでいます / writing the index")
+    write_index(d, settings, embedder, meetings, chunks, vectors, use_ann)
+    if progress:
+        progress(1, 1, "索引を書き込みました / index written")
+    return report
+
+
+def _previous(settings: Settings, fingerprint: str) -> dict | None:
+    """The previous index's manifest and an embedded-text -> vector cache (if compatible)."""
+    manifest = read_manifest(settings)
+    if not manifest:
+        return None
+    cache: dict[str, np.ndarray] = {}
+    if manifest.get("model_fingerprint") == fingerprint and manifest.get("model") == settings.model:
+        try:
+            prev = load_index(settings, check_model=False)
+            # A copy: prev.vectors points into FAISS memory freed with ``prev``.
+            vecs = np.array(prev.vectors, dtype=np.float32, copy=True)
+            for i, c in enumerate(prev.chunks):
+                cache[_embed_key(fingerprint, c.index_text)] = vecs[i]
+        except IndexError_:
+            cache = {}  # corrupt previous index: everything is re-embedded
+    return {"manifest": manifest, "cache": cache}
+
+
+def _compare_files(meetings: list[Meeting], old: dict | None, settings: Settings) -> IndexReport:
+    before: dict[str, dict] = (old or {}).get("manifest", {}).get("files", {})
+    # Chunking parameters changed -> every file's chunks are new.
+    same_chunking = old is not None and old["manifest"].get("chunking") == _chunking(settings)
+    r = IndexReport()
+    now = set()
+    for m in meetings:
+        now.add(m.file)
+        prev = before.get(m.file)
+        if prev is None:
+            r.files_added += 1
+        elif not m.sha256 or prev.get("sha256") != m.sha256 or not same_chunking:
+            r.files_changed += 1
+        else:
+            r.files_unchanged += 1
+    r.files_removed = sum(1 for f in before if f not in now)
+    return r
+
+
+def _chunking(settings: Settings) -> dict:
+    return {
+        "max_chars": settings.chunk_max_chars,
+        "overlap_sentences": settings.chunk_overlap_sentences,
+    }
+
+
+def write_index(
+    d: Path,
+    settings: Settings,
+    embedder: Any,
+    meetings: list[Meeting],
+    chunks: list[Chunk],
+    vectors: np.ndarray,
+    ann: bool,
+) -> None:
+    import faiss
+
+    from rag.retrieve import BM25_TOKENIZER, build_bm25
+
+    tmp = d.parent / f".{d.name}.tmp-{os.getpid()}-{threading.get_ident()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        _set_faiss_threads(settings)
+        faiss.write_index(_make_faiss(vectors, ann), str(tmp / "faiss.index"))
+        bm25 = build_bm25([c.index_text for c in chunks])
+        bm25.save(str(tmp / "bm25"), show_progress=False)
+        _write_json(tmp / "chunks.json", [chunk_to_dict(c) for c in chunks])
+        _write_json(tmp / "meetings.json", [meeting_to_dict(m) for m in meetings])
+        per_meeting: dict[str, int] = {}
+        for c in chunks:
+            per_meeting[c.meeting_id] = per_meeting.get(c.meeting_id, 0) + 1
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "package_version": rag.__version__,
+            "model": settings.model,
+            "model_fingerprint": embedder.fingerprint,
+            "dimension": int(embedder.dim),
+            "normalized": bool(embedder.normalized),
+            "metric": "inner_product",
+            "ann": bool(ann),
+            "faiss": "IndexIDMap2(IndexHNSWFlat)" if ann else "IndexIDMap2(IndexFlatIP)",
+            "chunking": _chunking(settings),
+            "bm25_tokenizer": BM25_TOKENIZER,
+            "n_chunks": len(chunks),
+            "n_meetings": len(meetings),
+            "files": {
+                m.file: {
+                    "sha256": m.sha256,
+                    "meeting_id": m.id,
+                    "n_chunks": per_meeting.get(m.id, 0),
+                }
+                for m in meetings
+            },
+            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        }
+        # The manifest is written last: a folder without it is never a complete index.
+        _write_json(tmp / MANIFEST, manifest)
+        _swap(tmp, d)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _check_replaceable(d: Path) -> None:
+    """A build replaces the whole folder: refuse one that holds anything but an index."""
+    if d.exists() and (not d.is_dir() or (any(d.iterdir()) and not (d / MANIFEST).is_file())):
+        raise IndexError_(
+            f"{d} は索引ではないファイルを含むため上書きできません。空のフォルダか"
+            "新しいパスを MINUTES_RAG_INDEX_DIR（--index-dir）に指定してください。"
+            f" / {d} holds files that are not an index and would be replaced: set"
+            " MINUTES_RAG_INDEX_DIR (--index-dir) to an empty or new folder."
+        )
+
+
+def _swap(tmp: Path, d: Path) -> None:
+    old = d.parent / f".{d.name}.old-{os.getpid()}"
+    if d.exists():
+        os.replace(d, old)
+    os.replace(tmp, d)
+    shutil.rmtree(old, ignore_errors=True)

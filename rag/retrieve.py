@@ -1,0 +1,331 @@
+"""Hybrid retrieval: BM25 over Japanese tokens + dense FAISS search, fused by weighted RRF.
+
+Filters are applied inside both searches before truncation to k, so a filter never returns
+fewer hits just because non-matching chunks ranked higher.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rag.config import Settings
+from rag.errors import ConfigError
+from rag.text import nfkc
+from rag.types import Chunk, Filters, Hit, canonical_role, source_dict
+
+if TYPE_CHECKING:
+    from rag.index import MinutesIndex
+
+# Recorded in the manifest; bump when tokenisation changes (the BM25 part is then rebuilt).
+BM25_TOKENIZER = "sudachi-core-B-normalized-nopunct+bigram-v1"
+
+_DROP_POS = {"補助記号", "空白", "助詞", "助動詞"}
+# Runs of kanji / katakana (incl. ー and 々): where Sudachi's segmentation of compounds and
+# unknown words can differ between a query and a document, bigrams still match.
+_BIGRAM_RUN = re.compile(r"[\u30a0-\u30ff\u3005\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,}")
+_BIGRAM_MARK = "\u0002"
+
+# Filtered dense search over at most this many chunks scores them exactly with numpy; larger
+# subsets of an HNSW index use a FAISS IDSelector (exact flat indexes always use numpy).
+EXACT_SUBSET_MAX = 20_000
+
+_tok_lock = threading.Lock()
+_sudachi: Any = None
+
+
+def _sudachi_tokenizer() -> Any:
+    global _sudachi
+    if _sudachi is None:
+        from sudachipy import Dictionary, SplitMode
+
+        # Mode B: 札幌市 / 有識者 stay whole (C would fuse long compounds queries rarely use).
+        _sudachi = Dictionary(dict="core").tokenizer(mode=SplitMode.B)
+    return _sudachi
+
+
+def tokenize(text: str) -> list[str]:
+    """BM25 terms: NFKC + lower case, Sudachi (mode B) normalised forms without punctuation
+    and particles, plus marked character bigrams of kanji/katakana runs."""
+    norm = nfkc(text).lower()
+    if not norm.strip():
+        return []
+    with _tok_lock:  # a Sudachi tokenizer is not safe to share between threads
+        tok = _sudachi_tokenizer()
+        out: list[str] = []
+        # Sudachi refuses very long inputs; statements are short, but be safe.
+        for start in range(0, len(norm), 10_000):
+            for m in tok.tokenize(norm[start : start + 10_000]):
+                if m.part_of_speech()[0] in _DROP_POS:
+                    continue
+                form = m.normalized_form().lower().strip()
+                if form:
+                    out.append(form)
+    for run in _BIGRAM_RUN.findall(norm):
+        out.extend(_BIGRAM_MARK + run[i : i + 2] for i in range(len(run) - 1))
+    return out
+
+
+def build_bm25(texts: Sequence[str]) -> Any:
+    import bm25s
+
+    corpus = [tokenize(t) or [""] for t in texts]
+    bm25 = bm25s.BM25()
+    bm25.index(corpus, show_progress=False)
+    return bm25
+
+
+def bm25_scores(bm25: Any, query: str) -> np.ndarray | None:
+    """Scores for every chunk, or None when the query has no known term."""
+    scores, _ = bm25_scores_coverage(bm25, query)
+    return scores
+
+
+def bm25_scores_coverage(bm25: Any, query: str) -> tuple[np.ndarray | None, float]:
+    """Scores for every chunk and the share of the query's terms the corpus knows.
+
+    The share says how much the keyword side can see of the question: an English question
+    over Japanese minutes shares almost no terms with them, so fusion trusts BM25 less.
+    """
+    vocab = bm25.vocab_dict
+    all_terms = tokenize(query)
+    terms = [t for t in all_terms if t in vocab]
+    if not terms:
+        return None, 0.0
+    return np.asarray(bm25.get_scores(terms), dtype=np.float32), len(terms) / len(all_terms)
+
+
+# --- filters ---------------------------------------------------------------------------------
+
+
+def _norm_key(s: str) -> str:
+    return nfkc(s).casefold().strip()
+
+
+def chunk_matches(chunk: Chunk, f: Filters, meeting_title: str | None = None) -> bool:
+    if f.meetings:
+        keys = [_norm_key(x) for x in f.meetings if x.strip()]
+        mid, file = _norm_key(chunk.meeting_id), _norm_key(chunk.file)
+        title = _norm_key(meeting_title or chunk.title)
+        base = file.replace("\\", "/").rsplit("/", 1)[-1]
+        if keys and not any(
+            k in (mid, file, base) or base.startswith(k + ".") or k in title for k in keys
+        ):
+            return False
+    if f.roles:
+        roles = {canonical_role(r) or r for r in f.roles}
+        if chunk.role not in roles:
+            return False
+    if f.since or f.until:
+        if not chunk.date:
+            return False
+        if f.since and chunk.date < f.since:
+            return False
+        if f.until and chunk.date > f.until:
+            return False
+    return not (f.agenda and _norm_key(f.agenda) not in _norm_key(chunk.agenda or ""))
+
+
+def filter_mask(index: MinutesIndex, f: Filters | None) -> np.ndarray | None:
+    """Boolean mask over chunks, or None for 'no filter'."""
+    if f is None or f.is_empty():
+        return None
+    for d in (f.since, f.until):
+        if d and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", d):
+            raise ConfigError(
+                f"日付 {d!r} は YYYY-MM-DD の形式で指定してください。"
+                f" / Date {d!r} must be written as YYYY-MM-DD."
+            )
+    titles = {mid: m.title for mid, m in index.meetings.items()}
+    return np.fromiter(
+        (chunk_matches(c, f, titles.get(c.meeting_id)) for c in index.chunks),
+        dtype=bool,
+        count=len(index.chunks),
+    )
+
+
+# --- search ------------------------------------------------------------------------------------
+
+
+def _dense(
+    index: MinutesIndex, qvec: np.ndarray, depth: int, allowed: np.ndarray | None
+) -> list[tuple[int, float]]:
+    n = len(index.chunks)
+    if n == 0:
+        return []
+    if allowed is not None:
+        ids = np.flatnonzero(allowed)
+        if len(ids) == 0:
+            return []
+        want = min(depth, len(ids))
+        if len(ids) > EXACT_SUBSET_MAX and index.is_ann:
+            import faiss
+
+            params = faiss.SearchParametersHNSW(
+                sel=faiss.IDSelectorBatch(ids.astype(np.int64)), efSearch=max(64, depth * 2)
+            )
+            d, i = index.faiss_index.search(qvec[None, :], want, params=params)
+            found = [(int(j), float(s)) for j, s in zip(i[0], d[0], strict=True) if j >= 0]
+            if len(found) == want:
+                return found
+            # A selective filter can starve the HNSW walk: fall back to exact scores.
+        # Exact scores straight from the stored vectors: always ``want`` results.
+        scores = index.vectors[ids] @ qvec
+        top = np.argsort(-scores, kind="stable")[:want]
+        return [(int(ids[i]), float(scores[i])) for i in top]
+    d, i = index.faiss_index.search(qvec[None, :], min(depth, n))
+    return [(int(j), float(s)) for j, s in zip(i[0], d[0], strict=True) if j >= 0]
+
+
+def _bm25(
+    index: MinutesIndex, query: str, depth: int, allowed: np.ndarray | None
+) -> tuple[list[tuple[int, float]], np.ndarray | None, float]:
+    scores, coverage = bm25_scores_coverage(index.bm25, query)
+    if scores is None:
+        return [], None, 0.0
+    masked = scores if allowed is None else np.where(allowed, scores, -np.inf)
+    depth = min(depth, len(masked))
+    cand = np.argpartition(-masked, depth - 1)[:depth] if depth < len(masked) else np.arange(depth)
+    cand = cand[np.argsort(-masked[cand], kind="stable")]
+    return [(int(j), float(scores[j])) for j in cand if masked[j] > 0], scores, coverage
+
+
+def search(
+    index: MinutesIndex,
+    query: str,
+    k: int | None = None,
+    mode: str | None = None,
+    filters: Filters | None = None,
+    settings: Settings | None = None,
+) -> list[Hit]:
+    """Top-k chunks for ``query``: hybrid (weighted reciprocal-rank fusion), dense or bm25."""
+    settings = settings or index.settings
+    k = settings.k if k is None else k
+    mode = (mode or settings.mode).lower()
+    if mode not in ("hybrid", "dense", "bm25"):
+        raise ConfigError(
+            f"検索モード {mode!r} は使えません（hybrid / dense / bm25）。"
+            f" / Unknown search mode {mode!r}: use hybrid, dense or bm25."
+        )
+    if k <= 0 or not query.strip() or not index.chunks:
+        return []
+    allowed = filter_mask(index, filters)
+    n_allowed = len(index.chunks) if allowed is None else int(allowed.sum())
+    if n_allowed == 0:
+        return []
+    # Fusion needs candidates beyond k from each side; dense-only / bm25-only need just k.
+    depth = k if mode != "hybrid" else max(50, 4 * k)
+
+    dense: list[tuple[int, float]] = []
+    qvec = None
+    if mode in ("hybrid", "dense"):
+        qvec = index.embedder().embed_queries([query])[0]
+        dense = _dense(index, qvec, depth, allowed)
+    sparse: list[tuple[int, float]] = []
+    bm25_all = None
+    coverage = 0.0
+    if mode in ("hybrid", "bm25"):
+        sparse, bm25_all, coverage = _bm25(index, query, depth, allowed)
+
+    d_rank = {i: (r, s) for r, (i, s) in enumerate(dense, 1)}
+    b_rank = {i: (r, s) for r, (i, s) in enumerate(sparse, 1)}
+    if mode == "dense":
+        fused = {i: s for i, s in dense}
+    elif mode == "bm25":
+        fused = {i: s for i, s in sparse}
+    else:
+        rrf_k = settings.rrf_k
+        fused = {}
+        for i, (r, _) in d_rank.items():
+            fused[i] = fused.get(i, 0.0) + settings.dense_weight / (rrf_k + r)
+        for i, (r, _) in b_rank.items():
+            fused[i] = fused.get(i, 0.0) + settings.bm25_weight * coverage / (rrf_k + r)
+    # Ties (same fused score) go to the better dense rank, then document order: deterministic.
+    order = sorted(
+        fused,
+        key=lambda i: (-fused[i], d_rank.get(i, (10**9, 0))[0], b_rank.get(i, (10**9,))[0], i),
+    )[:k]
+
+    hits = []
+    for rank, i in enumerate(order, 1):
+        dense_score = d_rank[i][1] if i in d_rank else None
+        if dense_score is None and qvec is not None:
+            dense_score = float(index.vectors[i] @ qvec)
+        bm25_score = b_rank[i][1] if i in b_rank else None
+        if bm25_score is None and bm25_all is not None and bm25_all[i] > 0:
+            bm25_score = float(bm25_all[i])
+        hits.append(
+            Hit(
+                chunk=index.chunks[i],
+                score=float(fused[i]),
+                rank=rank,
+                dense_score=dense_score,
+                bm25_score=bm25_score,
+                dense_rank=d_rank[i][0] if i in d_rank else None,
+                bm25_rank=b_rank[i][0] if i in b_rank else None,
+            )
+        )
+    return hits
+
+
+# --- LangChain -----------------------------------------------------------------------------------
+
+
+def hit_metadata(h: Hit) -> dict:
+    return {
+        **source_dict(h.chunk),
+        "score": h.score,
+        "rank": h.rank,
+        "dense_score": h.dense_score,
+        "bm25_score": h.bm25_score,
+        "dense_rank": h.dense_rank,
+        "bm25_rank": h.bm25_rank,
+    }
+
+
+def _retriever_class() -> type:
+    from langchain_core.callbacks import CallbackManagerForRetrieverRun
+    from langchain_core.documents import Document
+    from langchain_core.retrievers import BaseRetriever
+    from pydantic import ConfigDict
+
+    class MinutesRetriever(BaseRetriever):
+        """LangChain retriever over a loaded :class:`rag.index.MinutesIndex`: Documents carry
+        the chunk's citation fields (``source_dict``) and the scores in their metadata.
+
+        ``MinutesRetriever(index=idx, k=5, mode="hybrid", filters=Filters(...))``
+        """
+
+        model_config = ConfigDict(arbitrary_types_allowed=True)
+        index: Any
+        k: int | None = None
+        mode: str | None = None
+        filters: Any = None
+
+        def _get_relevant_documents(
+            self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+        ) -> list[Document]:
+            hits = search(self.index, query, k=self.k, mode=self.mode, filters=self.filters)
+            return [Document(page_content=h.chunk.text, metadata=hit_metadata(h)) for h in hits]
+
+    MinutesRetriever.__module__ = __name__
+    MinutesRetriever.__qualname__ = "MinutesRetriever"
+    return MinutesRetriever
+
+
+_retriever_cls: type | None = None
+
+
+def __getattr__(name: str) -> Any:
+    # ``MinutesRetriever`` is built on first access so importing this module does not import
+    # langchain; ``from rag.retrieve import MinutesRetriever`` gives the real class.
+    global _retriever_cls
+    if name == "MinutesRetriever":
+        if _retriever_cls is None:
+            _retriever_cls = _retriever_class()
+        return _retriever_cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,430 @@
+"""Built-in extractive answerer: unit tests on hand-made chunks/hits, and integration tests on
+the real minutes (``corpus_index`` from conftest: real model, FAISS and BM25)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pytest
+
+from rag.answer import (
+    NOT_FOUND_EN,
+    NOT_FOUND_JA,
+    Evidence,
+    answer,
+    answer_stream,
+    best_quote,
+    check_answer,
+    content_terms,
+    decide_found,
+    extractive_answer,
+    gather_evidence,
+    infer_roles,
+    is_followup,
+    is_meeting_info,
+    meeting_info_answer,
+    meeting_label,
+    resolve_followup,
+    select_hits,
+    term_coverage,
+)
+from rag.config import Settings
+from rag.text import join_wrapped, squash
+from rag.types import Answer, Chunk, Citation, Filters, Hit, Meeting
+
+ROOT = Path(__file__).resolve().parent.parent
+MARKER = re.compile(r"\[(\d+)\]")
+
+# --- hand-made minutes --------------------------------------------------------------------
+
+H_ID, S_ID = "hokkaido-2", "sapporo-2"
+H_TITLE = "令和４年度 第２回北海道 Society5.0推進会議 開催概要"
+S_TITLE = "(仮称)第 2 次札幌市 ICT 活用戦略 検討有識者会議"
+
+
+def _chunk(
+    mid: str, order: int, text: str, role: str = "委員", kind: str = "statement", part: int = 0
+) -> Chunk:
+    title = H_TITLE if mid == H_ID else S_TITLE
+    return Chunk(
+        id=f"{mid}:{order}:{part}",
+        meeting_id=mid,
+        file=f"corpus/{mid}.txt",
+        title=title,
+        text=text,
+        index_text=text,
+        role=role,
+        start_line=10 + order * 2,
+        end_line=11 + order * 2,
+        order=order,
+        part=part,
+        date="2023-02-08" if mid == H_ID else None,
+        kind=kind,
+        role_label=role,
+    )
+
+
+FIWARE = _chunk(
+    H_ID,
+    5,
+    "データ連携基盤についてはオープンデータだけでは無く大事なことが 2点ある。"
+    "もう一つはオープンソース。国が勧める「FIWARE」などのオープンソースを使うことで"
+    "ガラパゴスにならず、グローバルに共有可能なデータが作られる。",
+)
+FIWARE_PART2 = _chunk(H_ID, 5, "標準というものを強く意識していただけると良い。", part=1)
+SECRETARIAT = _chunk(H_ID, 6, "市町村も使える形で作っていきたいと考えている。", role="事務局")
+OTHER_MEMBER = _chunk(H_ID, 7, "人材育成の考え方というのは、自治体の人事制度にも適用してほしい。")
+TELEWORK = _chunk(
+    S_ID, 1, "市内企業のテレワーク実施率が２２％というのは高い数字だが、個人事業主が含まれている。"
+)
+META_DATE = _chunk(H_ID, 0, "日時：令和５年２月８日（水）13：30 ～ 15：30", "会議情報", "meta")
+META_VENUE = _chunk(H_ID, 1, "実施場所：ホテルポールスター札幌 ４階 ライラック", "会議情報", "meta")
+META_S_AGENDA = _chunk(S_ID, 0, "議題１：第 1 回有識者会議の意見と対応について", "会議情報", "meta")
+
+MEETINGS = {
+    H_ID: Meeting(
+        id=H_ID,
+        file=f"corpus/{H_ID}.txt",
+        title=H_TITLE,
+        statements=(),
+        meeting_number=2,
+        date="2023-02-08",
+        venue="ホテルポールスター札幌",
+    ),
+    S_ID: Meeting(id=S_ID, file=f"corpus/{S_ID}.txt", title=S_TITLE, statements=()),
+}
+
+
+@dataclass
+class TinyIndex:
+    """What rag.answer reads from a MinutesIndex: chunks and meetings."""
+
+    chunks: list[Chunk] = field(default_factory=list)
+    meetings: dict[str, Meeting] = field(default_factory=dict)
+
+
+INDEX = TinyIndex(
+    [
+        FIWARE,
+        FIWARE_PART2,
+        SECRETARIAT,
+        OTHER_MEMBER,
+        TELEWORK,
+        META_DATE,
+        META_VENUE,
+        META_S_AGENDA,
+    ],
+    MEETINGS,
+)
+
+
+def _hit(chunk: Chunk, rank: int, dense: float, bm25: float = 0.0, bm25_rank: int | None = None):
+    return Hit(
+        chunk=chunk,
+        score=1.0 / (60 + rank),
+        rank=rank,
+        dense_score=dense,
+        bm25_score=bm25,
+        dense_rank=rank,
+        bm25_rank=bm25_rank,
+    )
+
+
+def assert_consistent(a: Answer) -> None:
+    """Markers one-to-one with citations; quotes verbatim; refusals cite nothing."""
+    marks = {int(m) for m in MARKER.findall(a.text)}
+    assert marks == {c.n for c in a.citations}, a.text
+    assert len({c.n for c in a.citations}) == len(a.citations)
+    for c in a.citations:
+        assert c.quote and c.quote in c.chunk.text
+    if not a.found:
+        assert not a.citations
+    assert check_answer(a) == []
+
+
+# --- question analysis ----------------------------------------------------------------------
+
+
+def test_content_terms_drop_question_and_role_words():
+    assert content_terms("FIWAREについて委員はどのような意見を述べたか") == ["fiware"]
+    terms = content_terms("What did the secretariat say about the data platform?")
+    assert terms == ["data", "platform"]
+    # Full-width digits are normalised, so ２０４０ and 2040 are the same term.
+    assert "2040" in content_terms("２０４０年の高齢者人口について")
+
+
+def test_term_coverage_is_nfkc_and_partial_for_long_compounds():
+    assert term_coverage(["2040"], "２０４０年に高齢者人口がピーク") == 1.0
+    assert term_coverage(["市民意識調査"], "ＩＣＴ化に対する市民意識") > 0.5
+    assert term_coverage(["オリンピック", "予算"], "データ連携基盤") == 0.0
+
+
+@pytest.mark.parametrize(
+    ("question", "role"),
+    [
+        ("FIWAREについて委員の意見は？", "委員"),
+        ("What did members say about FIWARE?", "委員"),
+        ("事務局はどう答えたか", "事務局"),
+        ("What did the secretariat explain?", "事務局"),
+        ("委員会の日程について", None),  # 委員会 is not a member
+        ("データ連携について", None),
+    ],
+)
+def test_infer_roles(question, role):
+    assert infer_roles(question) == ((role,) if role else ())
+
+
+def test_meeting_info_detection_ignores_topic_questions():
+    assert is_meeting_info("北海道Society5.0推進会議はいつ開催されたか", MEETINGS)
+    assert is_meeting_info("When and where was the Hokkaido meeting held?", MEETINGS)
+    assert not is_meeting_info("FIWAREについて委員は何と言ったか", MEETINGS)
+    # A date word plus a real topic is a topic question.
+    assert not is_meeting_info("2040年の高齢者人口はいつピークを迎えるか", MEETINGS)
+
+
+def test_meeting_label_strips_fiscal_year_and_document_type():
+    label = meeting_label(H_TITLE, 2)
+    assert label.startswith("第2回北海道Society5.0推進会議")
+    assert "開催概要" not in label and "令和" not in label
+
+
+# --- refusal decision ---------------------------------------------------------------------
+
+
+def _ev(lift: float, coverage: float = 0.0, agree: bool = False, top: float = 0.85) -> Evidence:
+    return Evidence(dense_top=top, lift=lift, agree=agree, coverage=coverage, n_terms=2)
+
+
+def test_decide_found_combines_lift_and_keyword_evidence():
+    from rag import answer as A
+
+    weak = A.SUPPORT_MIN - A.COVERAGE_WEIGHT * 0.5  # a lift that needs keyword help
+    assert decide_found(_ev(A.SUPPORT_MIN + 0.001))  # a passage that stands out: enough
+    assert not decide_found(_ev(weak))
+    assert decide_found(_ev(weak, coverage=0.6))
+    assert not decide_found(_ev(weak, agree=True))  # agreement alone is a small bonus
+    # Under the cosine floor keywords never answer (a word can match by chance).
+    assert not decide_found(_ev(0.05, coverage=1.0, agree=True, top=A.DENSE_FLOOR - 0.01))
+
+
+def test_gather_evidence_lift_and_agreement():
+    hits = [
+        Hit(FIWARE, 0.03, 1, 0.90, 2.0, 1, 1),
+        Hit(TELEWORK, 0.02, 2, 0.80, 0.0, 2, None),
+    ]
+    ev = gather_evidence(hits, ["fiware"], mean_cos=0.85)
+    assert abs(ev.lift - 0.05) < 1e-9 and ev.agree and ev.coverage == 1.0
+    # Without BM25 support on the shared passage there is no agreement.
+    no_bm25 = [replace(hits[0], bm25_score=0.0), hits[1]]
+    assert not gather_evidence(no_bm25, ["fiware"], mean_cos=0.85).agree
+
+
+# --- selection, quotes and framing ------------------------------------------------------------
+
+
+def test_select_hits_drops_weak_hits_meta_and_split_parts():
+    hits = [
+        _hit(OTHER_MEMBER, 1, 0.905),  # slightly higher cosine, but without the term
+        _hit(META_DATE, 2, 0.95),  # meeting info is never cited for a topic question
+        _hit(FIWARE, 3, 0.90),
+        _hit(FIWARE_PART2, 4, 0.899),  # same statement, another part
+        _hit(TELEWORK, 5, 0.80),  # far below the best
+    ]
+    chosen = [h.chunk for h in select_hits(hits, ["fiware"])]
+    assert chosen == [FIWARE]  # the term decides between close cosines; one per statement
+    chosen = [h.chunk for h in select_hits(hits, [])]
+    assert chosen[0] == OTHER_MEMBER and TELEWORK not in chosen and META_DATE not in chosen
+
+
+def test_best_quote_is_the_verbatim_sentence_with_the_terms():
+    quote = best_quote(FIWARE, ["fiware"])
+    assert "FIWARE" in quote and quote in FIWARE.text
+    assert not quote.startswith("データ連携基盤")  # not simply the first sentence
+    assert best_quote(FIWARE, ["2点"]).startswith("データ連携基盤")
+
+
+def test_extractive_answer_japanese_framing_groups_by_meeting_and_role():
+    hits = [_hit(FIWARE, 1, 0.9), _hit(SECRETARIAT, 2, 0.898), _hit(TELEWORK, 3, 0.899)]
+    a = extractive_answer("データ基盤について何と言ったか", hits, MEETINGS, [])
+    assert_consistent(a)
+    assert a.found and a.mode == "extractive"
+    assert [c.chunk for c in a.citations] == [FIWARE, SECRETARIAT, TELEWORK]
+    first, second, third = a.text.splitlines()
+    assert first.startswith("第2回北海道Society5.0推進会議（2023-02-08）で委員から、「")
+    assert first.endswith("という意見がありました。")
+    assert "事務局から" in second and "説明" in second
+    assert "札幌市" in third and "2023" not in third  # no date invented for Sapporo
+
+
+def test_extractive_answer_english_framing_keeps_japanese_quotes():
+    a = extractive_answer(
+        "What did members say about FIWARE?", [_hit(FIWARE, 1, 0.9)], MEETINGS, ["fiware"]
+    )
+    assert_consistent(a)
+    assert a.text.startswith("At 第2回北海道Society5.0推進会議 (2023-02-08), a member said: 「")
+    assert "FIWARE" in a.citations[0].quote and a.text.rstrip().endswith("[1].")
+
+
+# --- meeting info ---------------------------------------------------------------------------
+
+
+def test_meeting_info_cites_meta_chunks_and_iso_date():
+    a = meeting_info_answer(
+        "When and where was the Hokkaido meeting held?", INDEX, Filters(), Settings()
+    )
+    assert a is not None
+    assert_consistent(a)
+    assert a.mode == "meeting-info" and a.found
+    assert {c.chunk.id for c in a.citations} == {META_DATE.id, META_VENUE.id}
+    assert "2023-02-08" in a.text and "ホテルポールスター札幌" in a.text
+
+
+def test_meeting_info_says_when_the_minutes_do_not_state_it():
+    a = meeting_info_answer("札幌市の有識者会議はいつ開催されたか", INDEX, Filters(), Settings())
+    assert a is not None
+    assert_consistent(a)
+    assert "記載がありません" in a.text and not a.citations and not a.found
+    b = meeting_info_answer("札幌市の有識者会議の議題は？", INDEX, Filters(), Settings())
+    assert b is not None and b.found and b.citations[0].chunk == META_S_AGENDA
+
+
+# --- follow-ups -----------------------------------------------------------------------------
+
+
+def test_followup_detection():
+    assert is_followup("他には？", MEETINGS)
+    assert is_followup("札幌では？", MEETINGS)
+    assert is_followup("and in Sapporo?", MEETINGS)
+    assert not is_followup("テレワーク実施率について委員の意見は？", MEETINGS)
+
+
+def test_followup_carries_topic_and_switches_meeting():
+    prev = Answer(
+        question="北海道の会議でデータ連携について委員は何と言ったか",
+        text="…[1]",
+        citations=(Citation(1, FIWARE, "x"),),
+        found=True,
+        mode="extractive",
+        filters=Filters(meetings=(H_ID,), roles=("委員",)),
+    )
+    r = resolve_followup("札幌では？", [(prev.question, prev)], Filters(), MEETINGS)
+    assert r.filters.meetings == (S_ID,)
+    assert r.filters.roles == ("委員",)
+    assert "データ連携" in r.question and "北海道" not in r.question
+    # 他には？ keeps the meeting and excludes what was already cited.
+    r2 = resolve_followup("他には？", [(prev.question, prev)], Filters(), MEETINGS)
+    assert r2.filters.meetings == (H_ID,) and FIWARE.id in r2.exclude
+    # Gradio "messages" history works too (no filters to carry over, the topic still does).
+    msgs = [{"role": "user", "content": prev.question}, {"role": "assistant", "content": "…"}]
+    r3 = resolve_followup("and in Sapporo?", msgs, Filters(), MEETINGS)
+    assert r3.filters.meetings == (S_ID,) and "データ連携" in r3.question
+    # A full question is not a follow-up.
+    r4 = resolve_followup("テレワーク実施率について", msgs, Filters(), MEETINGS)
+    assert r4.question == "テレワーク実施率について" and r4.filters == Filters()
+
+
+# --- the real minutes ------------------------------------------------------------------------
+
+
+def _source_file(chunk: Chunk) -> Path:
+    """chunk.file is as given at indexing time (absolute, or relative to the repo/corpus)."""
+    p = Path(chunk.file)
+    for cand in (p, ROOT / p, ROOT / "corpus" / p):
+        if cand.is_file():
+            return cand
+    raise AssertionError(f"source file of {chunk.id} not found: {chunk.file}")
+
+
+def _verbatim_in_source(c: Citation) -> bool:
+    lines = _source_file(c.chunk).read_text(encoding="utf-8").splitlines()
+    span = join_wrapped(lines[c.chunk.start_line - 1 : c.chunk.end_line])
+    return c.quote in span
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "question", ["FIWAREについて委員は何と言ったか", "What did members say about FIWARE?"]
+)
+def test_fiware_member_question(corpus_index, question):
+    a = answer(question, corpus_index, settings=corpus_index.settings)
+    assert_consistent(a)
+    assert a.found and a.mode == "extractive"
+    first = a.citations[0]
+    assert "hokkaido" in first.chunk.file
+    assert first.chunk.role == "委員"
+    assert "FIWARE" in first.quote
+    assert _verbatim_in_source(first)
+    if question.startswith("What"):
+        assert a.text.startswith("At ") and "member" in a.text
+    else:
+        assert "委員から" in a.text and a.text.rstrip().endswith("。")
+
+
+@pytest.mark.slow
+def test_meeting_info_on_real_minutes(corpus_index):
+    a = answer(
+        "When and where was the Hokkaido meeting held?",
+        corpus_index,
+        settings=corpus_index.settings,
+    )
+    assert_consistent(a)
+    assert a.found and a.mode == "meeting-info"
+    assert all(c.chunk.kind == "meta" for c in a.citations)
+    assert "2023-02-08" in a.text or "2023年2月8日" in a.text
+    assert "ホテルポールスター札幌" in a.text
+    assert all(_verbatim_in_source(c) for c in a.citations)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "question",
+    [
+        "札幌オリンピック招致の予算について委員の意見は？",
+        "What is the budget for the Tokyo Olympics?",
+        "ヒグマの出没対策はどう話し合われたか",
+    ],
+)
+def test_unanswerable_is_refused_with_related(corpus_index, question):
+    a = answer(question, corpus_index, settings=corpus_index.settings)
+    assert_consistent(a)
+    assert not a.found and not a.citations
+    assert a.text in (NOT_FOUND_JA, NOT_FOUND_EN)
+    assert a.related  # nearest passages are offered, not presented as the answer
+
+
+@pytest.mark.slow
+def test_member_question_quotes_members_not_secretariat(corpus_index):
+    a = answer("データ連携基盤について委員の意見は？", corpus_index, settings=corpus_index.settings)
+    assert_consistent(a)
+    assert a.found and a.citations
+    assert {c.chunk.role for c in a.citations} == {"委員"}
+    b = answer(
+        "データ連携基盤について事務局は何と答えたか", corpus_index, settings=corpus_index.settings
+    )
+    assert_consistent(b)
+    assert b.found and {c.chunk.role for c in b.citations} == {"事務局"}
+
+
+@pytest.mark.slow
+def test_stream_yields_text_then_the_answer(corpus_index):
+    items = list(
+        answer_stream("テレワーク実施率について", corpus_index, settings=corpus_index.settings)
+    )
+    assert isinstance(items[-1], Answer)
+    assert all(isinstance(x, str) for x in items[:-1]) and len(items) > 1
+    assert "".join(items[:-1]) == items[-1].text
+    assert_consistent(items[-1])
+    assert any("テレワーク" in squash(c.quote) for c in items[-1].citations)
+
+
+@pytest.mark.slow
+def test_followup_on_real_minutes(corpus_index):
+    s = corpus_index.settings
+    first = answer("データの利活用について委員は何と言ったか", corpus_index, settings=s)
+    assert first.found
+    follow = answer("札幌では？", corpus_index, history=[(first.question, first)], settings=s)
+    assert_consistent(follow)
+    assert follow.found and follow.note
+    assert all("sapporo" in c.chunk.file for c in follow.citations)

@@ -1,0 +1,229 @@
+"""The on-disk index: manifest, incremental builds, deletions, crash safety, model checks."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+import rag
+from rag.config import Settings
+from rag.errors import IndexError_
+from rag.types import Filters
+
+pytestmark = pytest.mark.slow
+
+MINUTES_A = """第３回 まちづくりデジタル会議 議事要旨
+
+【議題１】除雪の情報発信について
+
+・除雪車の位置情報をオープンデータとして公開すると、市民の問い合わせが減るだろう。
+
+・ＧＰＳの精度については、２０２４年度に検証する必要がある。
+"""
+
+MINUTES_B = """第１回 観光ＤＸ検討会議 議事要旨
+
+【議題１】観光データの活用について
+
+・宿泊者数のデータを市町村と共有できる仕組みが必要だ。
+
+・外国人観光客向けの多言語案内をＡＩで作ることも検討してほしい。
+"""
+
+EXTRA_B = """
+・冬季イベントの混雑状況をリアルタイムで配信すべきだ。
+"""
+
+
+def _write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def small(settings: Settings, embedder, tmp_path: Path) -> tuple[Settings, Path]:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    _write(docs, "a.txt", MINUTES_A)
+    _write(docs, "b.txt", MINUTES_B)
+    return settings.with_overrides(index_dir=tmp_path / "idx"), docs
+
+
+def _index_texts(s: Settings) -> set[str]:
+    from rag.index import load_index
+
+    return {c.index_text for c in load_index(s).chunks}
+
+
+def test_manifest_records_model_chunking_files_and_meetings(small, embedder) -> None:
+    from rag.index import build_index, index_exists, load_index
+    from rag.retrieve import BM25_TOKENIZER
+
+    s, docs = small
+    assert not index_exists(s)
+    report = build_index([docs], s)
+    assert (report.files_added, report.files_changed, report.files_removed) == (2, 0, 0)
+    assert report.errors == ()
+    idx = load_index(s)
+    m = json.loads((s.index_dir / "manifest.json").read_text("utf-8"))
+    assert m == idx.manifest
+    assert m["package_version"] == rag.__version__
+    assert m["model"] == s.model and m["model_fingerprint"] == embedder.fingerprint
+    assert m["dimension"] == embedder.dim == idx.vectors.shape[1]
+    assert m["normalized"] is True
+    assert m["chunking"] == {
+        "max_chars": s.chunk_max_chars,
+        "overlap_sentences": s.chunk_overlap_sentences,
+    }
+    assert m["bm25_tokenizer"] == BM25_TOKENIZER
+    assert m["created"]
+    assert len(m["files"]) == 2
+    for file, info in m["files"].items():
+        assert info["sha256"] == hashlib.sha256(Path(file).read_bytes()).hexdigest()
+        assert info["n_chunks"] == sum(c.meeting_id == info["meeting_id"] for c in idx.chunks)
+        assert info["meeting_id"] in idx.meetings
+    assert report.chunks_total == len(idx.chunks) == idx.faiss_index.ntotal == report.texts_embedded
+    # Meetings round-trip with their statements; chunks point at stored meetings.
+    titles = {mt.title for mt in idx.meetings.values()}
+    assert any("まちづくりデジタル会議" in t for t in titles)
+    assert all(c.meeting_id in idx.meetings for c in idx.chunks)
+
+
+def test_incremental_build_embeds_only_the_changed_file(small) -> None:
+    from rag.index import build_index
+
+    s, docs = small
+    first = build_index([docs], s)
+    before = _index_texts(s)
+    _write(docs, "b.txt", MINUTES_B + EXTRA_B)
+    second = build_index([docs], s)
+    after = _index_texts(s)
+    assert (second.files_added, second.files_changed, second.files_unchanged) == (0, 1, 1)
+    new_texts = after - before
+    assert new_texts and second.texts_embedded == len(new_texts)
+    assert second.texts_embedded < first.texts_embedded
+    assert second.chunks_total == first.chunks_total + 1
+    third = build_index([docs], s)
+    assert (third.files_unchanged, third.texts_embedded) == (2, 0)
+
+
+def test_deleted_file_chunks_are_dropped(small) -> None:
+    from rag.index import build_index, load_index
+    from rag.retrieve import search
+
+    s, docs = small
+    build_index([docs], s)
+    (docs / "a.txt").unlink()
+    report = build_index([docs], s)
+    assert report.files_removed == 1 and report.texts_embedded == 0
+    idx = load_index(s)
+    assert idx.chunks and not any(c.file.endswith("a.txt") for c in idx.chunks)
+    assert all(not m.file.endswith("a.txt") for m in idx.meetings.values())
+    assert not any(f.endswith("a.txt") for f in idx.manifest["files"])
+    hits = search(idx, "除雪車の位置情報", k=10)
+    assert hits and not any(h.chunk.file.endswith("a.txt") for h in hits)
+
+
+def test_crash_mid_build_leaves_previous_index_usable(small) -> None:
+    from rag.index import build_index, load_index
+    from rag.retrieve import search
+
+    s, docs = small
+    build_index([docs], s)
+    manifest_before = (s.index_dir / "manifest.json").read_bytes()
+    chunks_before = [c.id for c in load_index(s).chunks]
+    _write(docs, "b.txt", MINUTES_B + EXTRA_B)
+
+    class Killed(Exception):
+        pass
+
+    def progress(done: int, total: int, message: str) -> None:
+        if "embedding" in message and done > 0:
+            raise Killed
+
+    with pytest.raises(Killed):
+        build_index([docs], s, progress=progress)
+    assert (s.index_dir / "manifest.json").read_bytes() == manifest_before
+    idx = load_index(s)
+    assert [c.id for c in idx.chunks] == chunks_before
+    assert search(idx, "除雪", k=1)
+    assert not list(s.index_dir.parent.glob(f".{s.index_dir.name}.tmp-*"))
+
+
+def test_bad_file_is_reported_and_others_are_indexed(small) -> None:
+    from rag.index import build_index, load_index
+
+    s, docs = small
+    (docs / "broken.txt").write_bytes(b"")
+    report = build_index([docs], s)
+    assert len(report.errors) == 1 and "broken.txt" in str(report.errors[0])
+    assert report.files_added == 2
+    assert len(load_index(s).meetings) == 2
+
+
+def test_model_mismatch_is_refused_naming_both_models(small) -> None:
+    from rag.index import build_index, load_index
+
+    s, docs = small
+    build_index([docs], s)
+    other = s.with_overrides(model="intfloat/multilingual-e5-large")
+    with pytest.raises(IndexError_) as e:
+        load_index(other)
+    msg = str(e.value)
+    assert s.model in msg and "intfloat/multilingual-e5-large" in msg
+    assert "--rebuild" in msg and "MINUTES_RAG_MODEL" in msg
+
+
+def test_missing_and_corrupt_index_give_clear_errors(small) -> None:
+    from rag.index import build_index, index_exists, load_index
+
+    s, docs = small
+    with pytest.raises(IndexError_) as e:
+        load_index(s)
+    assert str(s.index_dir) in str(e.value) and "minutes-rag index" in str(e.value)
+    build_index([docs], s)
+    assert index_exists(s)
+    (s.index_dir / "faiss.index").write_bytes(b"not a faiss index")
+    with pytest.raises(IndexError_) as e:
+        load_index(s)
+    assert "--rebuild" in str(e.value)
+    (s.index_dir / "chunks.json").write_text("{", encoding="utf-8")
+    with pytest.raises(IndexError_):
+        load_index(s)
+
+
+def test_hnsw_option_builds_an_ann_index_that_searches(small, monkeypatch) -> None:
+    import rag.retrieve
+    from rag.index import build_index, load_index
+    from rag.retrieve import search
+
+    s, docs = small
+    report = build_index([docs], s, ann=True)
+    assert report.ann
+    idx = load_index(s)
+    assert idx.is_ann and "HNSW" in idx.manifest["faiss"]
+    hits = search(idx, "宿泊者数のデータ共有", k=2, mode="dense")
+    assert len(hits) == 2 and "宿泊者数" in hits[0].chunk.text
+    # Filtered search through the FAISS IDSelector path (normally for > 20k chunks).
+    monkeypatch.setattr(rag.retrieve, "EXACT_SUBSET_MAX", 0)
+    a_id = next(m.id for m in idx.meetings.values() if m.file.endswith("a.txt"))
+    n_a = sum(c.meeting_id == a_id for c in idx.chunks)
+    hits = search(idx, "宿泊者数のデータ共有", k=10, filters=Filters(meetings=(a_id,)))
+    assert len(hits) == n_a and all(h.chunk.meeting_id == a_id for h in hits)
+
+
+def test_build_refuses_to_replace_a_folder_that_is_not_an_index(small, tmp_path: Path) -> None:
+    from rag.index import build_index
+
+    s, docs = small
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("大事なメモ", encoding="utf-8")
+    with pytest.raises(IndexError_) as e:
+        build_index([docs], s.with_overrides(index_dir=precious))
+    assert str(precious) in str(e.value)
+    assert (precious / "notes.txt").read_text(encoding="utf-8") == "大事なメモ"

@@ -1,0 +1,245 @@
+"""Optional LLM answerer: LangChain fake chat models stand in for the server (the only fakes in
+the suite); output validation, retry, fallback, renumbering and follow-up rewriting are real."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from rag.answer import FALLBACK_NOTE, answer, check_answer, resolve_followup
+from rag.config import Settings
+from rag.errors import ConfigError, LLMError
+from rag.llm import (
+    llm_answer_stream,
+    make_chat_model,
+    prompt_messages,
+    quotes,
+    rewrite_question,
+    validate,
+)
+from rag.types import Answer, Chunk, Filters, Hit, Meeting
+
+MID = "hokkaido-2"
+TITLE = "令和４年度 第２回北海道 Society5.0推進会議 開催概要"
+MEETINGS = {MID: Meeting(id=MID, file="h.txt", title=TITLE, statements=(), date="2023-02-08")}
+FIWARE_SENT = "国が勧める「FIWARE」などのオープンソースを使うことでガラパゴスにならず、グローバルに共有可能なデータが作られる。"
+
+
+def _chunk(order: int, text: str, role: str = "委員") -> Chunk:
+    return Chunk(
+        id=f"{MID}:{order}:0",
+        meeting_id=MID,
+        file="h.txt",
+        title=TITLE,
+        text=text,
+        index_text=text,
+        role=role,
+        start_line=order * 10,
+        end_line=order * 10 + 3,
+        order=order,
+        date="2023-02-08",
+    )
+
+
+PASSAGES = [
+    _chunk(1, "市町村によって差が出るのは推進される力を持った方がいるからなのか？"),
+    _chunk(
+        2, "データ連携基盤についてはオープンデータだけでは無く大事なことが 2点ある。" + FIWARE_SENT
+    ),
+    _chunk(3, "市町村も使える形で作っていきたいと考えている。", role="事務局"),
+]
+HITS = [Hit(c, 1.0 / (60 + i), i, 0.9 - i / 100, 1.0, i, i) for i, c in enumerate(PASSAGES, 1)]
+
+GOOD = f"第2回北海道Society5.0推進会議で委員から「{FIWARE_SENT}」という意見がありました [2]。"
+HALLUCINATED = "委員はFIWAREの採用を求めました [9]。"
+NO_CITATION = "委員はFIWAREなどのオープンソースを使うべきだと述べました。"
+FABRICATED = "委員から「FIWAREの導入を義務化すべきだ」という意見がありました [2]。"
+REFUSAL = "議事録に該当する発言は見つかりませんでした。"
+
+
+def fake(*responses: str) -> Any:
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    return FakeListChatModel(responses=list(responses))
+
+
+def run(model: Any, question: str = "FIWAREについて委員は何と言ったか") -> list:
+    return list(llm_answer_stream(model, question, question, HITS, MEETINGS, Settings(), Filters()))
+
+
+def test_prompt_numbers_passages_and_sets_the_rules():
+    msgs = prompt_messages("What did members say about FIWARE?", HITS, MEETINGS)
+    system, human = msgs[0].content, msgs[-1].content
+    assert "[1]" in human and "[3]" in human and "[4]" not in human
+    assert "FIWARE" in human and "事務局" in human  # passage text and speaker role
+    assert "だけを根拠" in system and "英語" in system  # only the passages; answer in English
+
+
+def test_validate_flags_each_kind_of_problem():
+    texts = [c.text for c in PASSAGES]
+    assert validate(GOOD, texts) == []
+    assert any("9" in p for p in validate(HALLUCINATED, texts))
+    assert validate(NO_CITATION, texts)
+    assert validate(FABRICATED, texts)
+    # A verbatim quote cited to the wrong passage is also caught.
+    assert validate(f"「{FIWARE_SENT}」[1]", texts)
+    # Quotes may contain quotes, and an ellipsis may join two verbatim pieces.
+    assert quotes("「国が勧める「FIWARE」など」") == ["国が勧める「FIWARE」など"]
+    assert validate("「データ連携基盤については…グローバルに共有可能なデータ」[2]", texts) == []
+
+
+def test_good_answer_streams_and_is_renumbered():
+    items = run(fake(GOOD))
+    *deltas, final = items
+    assert "".join(deltas) == GOOD  # the tokens were streamed as they came
+    assert isinstance(final, Answer) and final.mode == "llm" and final.found
+    # Passage [2] is the only one cited, so it becomes [1].
+    assert "[1]" in final.text and "[2]" not in final.text
+    assert [c.chunk for c in final.citations] == [PASSAGES[1]]
+    assert final.citations[0].quote == FIWARE_SENT
+    assert check_answer(final) == []
+
+
+@pytest.mark.parametrize("bad", [HALLUCINATED, NO_CITATION, FABRICATED])
+def test_invalid_twice_gives_up(bad):
+    model = fake(bad, bad)
+    assert run(model)[-1] is None  # the caller shows the extractive answer instead
+    assert model.i == 0  # both responses were used: one answer, one retry
+
+
+def test_retry_that_succeeds():
+    final = run(fake(HALLUCINATED, GOOD))[-1]
+    assert isinstance(final, Answer) and final.mode == "llm"
+    assert [c.chunk for c in final.citations] == [PASSAGES[1]]
+
+
+def test_model_refusal_is_a_refusal_without_citations():
+    final = run(fake(REFUSAL))[-1]
+    assert isinstance(final, Answer) and not final.found and not final.citations
+    assert final.related
+
+
+def test_unreachable_server_is_an_llm_error_sentence():
+    settings = Settings(
+        llm_provider="openai", llm_model="m", llm_base_url="http://127.0.0.1:9/v1", llm_timeout=5
+    )
+    model = make_chat_model(settings)
+    with pytest.raises(LLMError) as err:
+        run(model)
+    msg = str(err.value)
+    assert "127.0.0.1:9" in msg and " / " in msg and "MINUTES_RAG_LLM_BASE_URL" in msg
+
+
+def test_make_chat_model_providers():
+    from langchain_ollama import ChatOllama
+    from langchain_openai import ChatOpenAI
+
+    o = make_chat_model(
+        Settings(llm_provider="openai", llm_model="qwen", llm_base_url="http://h:8000/v1")
+    )
+    assert isinstance(o, ChatOpenAI) and o.model_name == "qwen"
+    assert str(o.openai_api_base).startswith("http://h:8000")
+    ol = make_chat_model(Settings(llm_provider="ollama", llm_model="llama3"))
+    assert isinstance(ol, ChatOllama) and ol.base_url == "http://localhost:11434"
+    with pytest.raises(ConfigError, match="MINUTES_RAG_LLM_MODEL"):
+        make_chat_model(Settings(llm_provider="ollama"))
+
+
+def test_rewrite_question_for_followups():
+    model = fake("札幌市の会議でデータ連携について委員は何と言ったか")
+    assert rewrite_question(
+        model, "札幌では？", ["データ連携について委員は何と言ったか"]
+    ).startswith("札幌市")
+    r = resolve_followup(
+        "札幌では？",
+        [("データ連携について委員は何と言ったか", None)],
+        Filters(),
+        MEETINGS,
+        fake("札幌市の会議でデータ連携について委員は何と言ったか"),
+    )
+    assert r.question.startswith("札幌市の会議で") and r.note
+    # A model that answers instead of rewriting is ignored.
+    assert rewrite_question(fake("委員は… [1]"), "他には？", ["FIWAREについて"]) == ""
+
+
+# --- with the real index (retrieval is real; only the chat model is fake) ---------------------
+
+
+class PassageReadingModel:
+    """Built lazily: a fake chat model that answers from the prompt it is given, quoting the
+    passage that mentions ``keyword`` with its number — like a well-behaved LLM."""
+
+    @staticmethod
+    def make(keyword: str) -> Any:
+        from langchain_core.language_models.chat_models import SimpleChatModel
+
+        class _Model(SimpleChatModel):
+            calls: int = 0
+
+            @property
+            def _llm_type(self) -> str:
+                return "passage-reading-fake"
+
+            def _call(self, messages, stop=None, run_manager=None, **kwargs) -> str:
+                self.calls += 1
+                human = messages[-1].content
+                for m in re.finditer(r"^\[(\d+)\][^\n]*\n(.*?)(?=\n\n|\Z)", human, re.M | re.S):
+                    if keyword in m.group(2):
+                        sent = next(s for s in re.split(r"(?<=。)", m.group(2)) if keyword in s)
+                        return f"委員から「{sent.strip()}」という意見がありました [{m.group(1)}]。"
+                return REFUSAL
+
+        return _Model()
+
+
+@pytest.mark.slow
+def test_llm_answer_on_real_minutes(corpus_index):
+    model = PassageReadingModel.make("FIWARE")
+    a = answer(
+        "FIWAREについて委員は何と言ったか", corpus_index, settings=corpus_index.settings, llm=model
+    )
+    assert a.mode == "llm" and a.found and check_answer(a) == []
+    assert a.text.count("[1]") == 1 and "FIWARE" in a.citations[0].quote
+
+
+@pytest.mark.slow
+def test_llm_fallback_on_real_minutes(corpus_index):
+    a = answer(
+        "FIWAREについて委員は何と言ったか",
+        corpus_index,
+        settings=corpus_index.settings,
+        llm=fake(NO_CITATION, NO_CITATION),
+    )
+    assert a.mode == "llm-fallback" and a.note and FALLBACK_NOTE in a.note
+    assert a.found and check_answer(a) == []
+    assert "FIWARE" in a.citations[0].quote
+
+
+@pytest.mark.slow
+def test_unreachable_llm_falls_back_with_a_note(corpus_index):
+    from dataclasses import replace
+
+    s = replace(
+        corpus_index.settings,
+        llm_provider="openai",
+        llm_model="m",
+        llm_base_url="http://127.0.0.1:9/v1",
+        llm_timeout=5.0,
+    )
+    a = answer("FIWAREについて委員は何と言ったか", corpus_index, settings=s)
+    assert a.mode == "llm-fallback" and a.found and check_answer(a) == []
+    assert a.note and "127.0.0.1:9" in a.note
+
+
+@pytest.mark.slow
+def test_refusal_gate_runs_before_the_llm(corpus_index):
+    model = PassageReadingModel.make("オリンピック")
+    a = answer(
+        "札幌オリンピック招致の予算について委員の意見は？",
+        corpus_index,
+        settings=corpus_index.settings,
+        llm=model,
+    )
+    assert not a.found and not a.citations and model.calls == 0
