@@ -48,6 +48,7 @@ class Settings:
     rrf_k: int = 60
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
+    expand_dense: bool = False  # also embed English questions with their glossary terms
     ann_threshold: int = 50_000  # above this many chunks use HNSW instead of exact search
 
     # Answering
@@ -78,6 +79,12 @@ def _convert(name: str, typ: Any, raw: str) -> Any:
             return int(raw)
         if typ == "float":
             return float(raw)
+        if typ == "bool":
+            if raw.strip().lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.strip().lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
         return raw
     except ValueError:
         raise ConfigError(

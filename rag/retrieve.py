@@ -15,7 +15,8 @@ import numpy as np
 
 from rag.config import Settings
 from rag.errors import ConfigError
-from rag.text import nfkc
+from rag.glossary import expand_query
+from rag.text import detect_lang, nfkc
 from rag.types import Chunk, Filters, Hit, canonical_role, source_dict
 
 if TYPE_CHECKING:
@@ -222,14 +223,18 @@ def search(
 
     dense: list[tuple[int, float]] = []
     qvec = None
+    # An English question cannot match Japanese minutes by keywords: add the Japanese terms
+    # of the glossary for the keyword side (and, if configured, the dense side).
+    expanded = expand_query(query) if detect_lang(query) == "en" else query
     if mode in ("hybrid", "dense"):
-        qvec = index.embedder().embed_queries([query])[0]
+        dense_query = expanded if settings.expand_dense else query
+        qvec = index.embedder().embed_queries([dense_query])[0]
         dense = _dense(index, qvec, depth, allowed)
     sparse: list[tuple[int, float]] = []
     bm25_all = None
     coverage = 0.0
     if mode in ("hybrid", "bm25"):
-        sparse, bm25_all, coverage = _bm25(index, query, depth, allowed)
+        sparse, bm25_all, coverage = _bm25(index, expanded, depth, allowed)
 
     d_rank = {i: (r, s) for r, (i, s) in enumerate(dense, 1)}
     b_rank = {i: (r, s) for r, (i, s) in enumerate(sparse, 1)}

@@ -1,0 +1,32 @@
+"""English questions reach Japanese minutes through the glossary (keyword side)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.glossary import expand_query, japanese_terms
+
+
+def test_phrases_win_over_their_words() -> None:
+    terms = japanese_terms("Who talked about open data and the data platform?")
+    assert "オープンデータ" in terms
+    assert "データ連携基盤" in terms
+
+
+def test_words_inside_other_words_do_not_match() -> None:
+    # "rate" must not fire inside "corporate", "ai" not inside "said".
+    assert japanese_terms("The corporate members said so") == ["委員"]
+
+
+def test_japanese_question_is_left_alone() -> None:
+    q = "テレワーク実施率について委員の意見は？"
+    assert expand_query(q) == q
+
+
+@pytest.mark.slow
+def test_keyword_side_answers_an_english_question(corpus_index) -> None:
+    from rag.retrieve import search
+
+    hits = search(corpus_index, "What did members say about telework?", k=3, mode="bm25")
+    assert hits, "an English question must reach the keyword index through the glossary"
+    assert "テレワーク" in hits[0].chunk.text
