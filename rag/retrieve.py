@@ -247,8 +247,14 @@ def search(
         fused = {}
         for i, (r, _) in d_rank.items():
             fused[i] = fused.get(i, 0.0) + settings.dense_weight / (rrf_k + r)
-        for i, (r, _) in b_rank.items():
-            fused[i] = fused.get(i, 0.0) + settings.bm25_weight * coverage / (rrf_k + r)
+        # The keyword side's vote is scaled by how much of the question it can see (coverage)
+        # and by each hit's BM25 score relative to the best: a hit that alone matches the
+        # question's rare terms keeps its weight, while the long tail of hits sharing one
+        # common word counts for little. Cosines of the dense side are too uniform to need it.
+        top_bm25 = max((sc for _, sc in sparse), default=0.0)
+        for i, (r, sc) in b_rank.items():
+            rel = sc / top_bm25 if top_bm25 > 0 else 0.0
+            fused[i] = fused.get(i, 0.0) + settings.bm25_weight * coverage * rel / (rrf_k + r)
     # Ties (same fused score) go to the better dense rank, then document order: deterministic.
     order = sorted(
         fused,

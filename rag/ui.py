@@ -57,7 +57,7 @@ EXAMPLE_QUESTIONS = (
     "FIWAREについて委員はどのような意見を述べたか",
     "テレワーク実施率について委員の意見は？",
     "人材育成についての意見は？",
-    "What did members say about the data exchange market?",
+    "What did members say about smartphone use?",
 )
 
 # Filter choices: (label shown, canonical role sent to retrieval).

@@ -79,7 +79,8 @@ def test_question_shows_cited_answer_sources_and_viewer(app_url: str, browser) -
     # The page is usable before the index is ready; the status line says when it is.
     expect(page.locator("#status")).to_contain_text("索引:", timeout=WAIT_MS)
 
-    _ask(page, "FIWAREについて委員はどのような意見を述べたか")
+    # The README's promise: an English question over Japanese minutes gets a cited answer.
+    _ask(page, "What did members say about FIWARE?")
     cards = page.locator("#sources .src-card:not(.related)")
     expect(cards.first).to_be_visible()
     assert page.locator("#sources .not-found").count() == 0
