@@ -52,3 +52,10 @@ def test_env_example_documents_every_setting() -> None:
     text = (Path(__file__).resolve().parents[1] / ".env.example").read_text(encoding="utf-8")
     missing = [f.name for f in fields(Settings) if f"MINUTES_RAG_{f.name.upper()}=" not in text]
     assert not missing, f".env.example lacks {missing}"
+
+
+def test_boolean_settings_accept_common_spellings() -> None:
+    assert load_settings(env={"MINUTES_RAG_EXPAND_DENSE": "true"}).expand_dense is True
+    assert load_settings(env={"MINUTES_RAG_EXPAND_DENSE": "0"}).expand_dense is False
+    with pytest.raises(ConfigError, match="MINUTES_RAG_EXPAND_DENSE"):
+        load_settings(env={"MINUTES_RAG_EXPAND_DENSE": "maybe"})
