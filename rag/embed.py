@@ -26,6 +26,7 @@ import numpy as np
 
 from rag.config import DEFAULT_MODEL, Settings
 from rag.errors import ModelError
+from rag.lazy import lazy_classes
 
 Progress = Callable[[int, int, str], None]
 
@@ -570,19 +571,7 @@ def _lc_class() -> type:
         def embed_query(self, text: str) -> list[float]:
             return self.embedder.embed_query(text).tolist()
 
-    LangChainEmbeddings.__module__ = __name__
-    LangChainEmbeddings.__qualname__ = "LangChainEmbeddings"
     return LangChainEmbeddings
 
 
-_lc_cls: type | None = None
-
-
-def __getattr__(name: str) -> Any:
-    # Built on first access so importing this module never imports langchain.
-    global _lc_cls
-    if name == "LangChainEmbeddings":
-        if _lc_cls is None:
-            _lc_cls = _lc_class()
-        return _lc_cls
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_classes(__name__, {"LangChainEmbeddings": _lc_class})

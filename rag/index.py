@@ -5,7 +5,7 @@ Layout of ``settings.index_dir``::
     manifest.json   format/package/model versions, chunking + tokenizer parameters, files
     meetings.json   [meeting_to_dict]      (the UI and answerer show meeting metadata)
     chunks.json     [chunk_to_dict]        (row i == FAISS id i)
-    faiss.index     IndexIDMap2(IndexFlatIP) or IndexIDMap2(IndexHNSWFlat)
+    faiss.index     rag.store.FaissStore: IndexIDMap2(IndexFlatIP) or IndexIDMap2(IndexHNSWFlat)
     bm25/           bm25s arrays
 
 The stored vectors double as the embedding cache: a chunk whose embedded text (and model
@@ -32,6 +32,7 @@ import numpy as np
 import rag
 from rag.config import Settings
 from rag.errors import IndexError_, InputError
+from rag.store import DenseStore, FaissStore
 from rag.types import (
     Chunk,
     Meeting,
@@ -45,10 +46,9 @@ Progress = Callable[[int, int, str], None]
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-_FILES = ("manifest.json", "meetings.json", "chunks.json", "faiss.index")
-HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 80
-HNSW_EF_SEARCH = 64
+# The dense store used for new and loaded indexes (the one place to swap it).
+STORE: type[DenseStore] = FaissStore
+_FILES = ("manifest.json", "meetings.json", "chunks.json", STORE.FILE)
 
 
 @dataclass
@@ -70,11 +70,9 @@ class MinutesIndex:
     manifest: dict
     chunks: list[Chunk]
     meetings: dict[str, Meeting]
-    faiss_index: Any
-    vectors: np.ndarray  # (n_chunks, dim) float32, row i == chunk i (a view of FAISS storage)
+    store: DenseStore  # dense vectors, id i == chunk i
     bm25: Any
     settings: Settings
-    is_ann: bool = False
     _ids: dict[str, int] = field(default_factory=dict, repr=False)
 
     def embedder(self) -> Any:
@@ -90,6 +88,20 @@ class MinutesIndex:
 
     def __len__(self) -> int:
         return len(self.chunks)
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """(n_chunks, dim) float32, row i == chunk i (may be a view of the store's memory)."""
+        return self.store.vectors
+
+    @property
+    def is_ann(self) -> bool:
+        return self.store.is_ann
+
+    @property
+    def faiss_index(self) -> Any:
+        """The raw FAISS index (only for a :class:`FaissStore`; kept for older callers)."""
+        return getattr(self.store, "index", None)
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -153,41 +165,6 @@ def _write_json(path: Path, obj: Any) -> None:
     path.write_text(json.dumps(obj, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
-def _set_faiss_threads(settings: Settings) -> None:
-    import faiss
-
-    if settings.threads > 0:
-        faiss.omp_set_num_threads(settings.threads)
-
-
-def _make_faiss(vectors: np.ndarray, ann: bool) -> Any:
-    import faiss
-
-    d = vectors.shape[1]
-    if ann:
-        inner = faiss.IndexHNSWFlat(d, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        inner.hnsw.efSearch = HNSW_EF_SEARCH
-    else:
-        inner = faiss.IndexFlatIP(d)
-    index = faiss.IndexIDMap2(inner)
-    if len(vectors):
-        index.add_with_ids(vectors, np.arange(len(vectors), dtype=np.int64))
-    return index
-
-
-def _storage_view(index: Any) -> np.ndarray:
-    """Zero-copy (n, d) view of the vectors inside an IDMap2(Flat|HNSWFlat)."""
-    import faiss
-
-    inner = faiss.downcast_index(index.index)
-    flat = faiss.downcast_index(inner.storage) if hasattr(inner, "storage") else inner
-    n, d = flat.ntotal, flat.d
-    if n == 0:
-        return np.zeros((0, d), dtype=np.float32)
-    return faiss.rev_swig_ptr(flat.get_xb(), n * d).reshape(n, d)
-
-
 # --- load ----------------------------------------------------------------------------------
 
 
@@ -202,8 +179,6 @@ def read_manifest(settings: Settings) -> dict | None:
 
 def load_index(settings: Settings, check_model: bool = True) -> MinutesIndex:
     """Load the index in ``settings.index_dir``; refuses one built with another model."""
-    import faiss
-
     d = Path(settings.index_dir)
     if not index_exists(settings):
         raise IndexError_(
@@ -221,9 +196,9 @@ def load_index(settings: Settings, check_model: bool = True) -> MinutesIndex:
             _check_model(manifest, settings)
         chunks = [chunk_from_dict(c) for c in _read_json(d / "chunks.json")]
         meetings = {m["id"]: meeting_from_dict(m) for m in _read_json(d / "meetings.json")}
-        fidx = faiss.read_index(str(d / "faiss.index"))
-        if fidx.ntotal != len(chunks):
-            raise ValueError(f"faiss.index has {fidx.ntotal} vectors for {len(chunks)} chunks")
+        store = STORE.load(d, threads=settings.threads)
+        if store.size != len(chunks):
+            raise ValueError(f"{STORE.FILE} has {store.size} vectors for {len(chunks)} chunks")
         bm25 = _load_bm25(d, manifest, chunks)
     except IndexError_:
         raise
@@ -232,20 +207,14 @@ def load_index(settings: Settings, check_model: bool = True) -> MinutesIndex:
             f"索引 {d} が壊れているか読めません（{type(e).__name__}: {str(e)[:160]}）。"
             f"{_rebuild_hint(settings)}"
         ) from e
-    _set_faiss_threads(settings)
-    is_ann = bool(manifest.get("ann"))
-    if is_ann:
-        faiss.downcast_index(fidx.index).hnsw.efSearch = HNSW_EF_SEARCH
     return MinutesIndex(
         dir=d,
         manifest=manifest,
         chunks=chunks,
         meetings=meetings,
-        faiss_index=fidx,
-        vectors=_storage_view(fidx),
+        store=store,
         bm25=bm25,
         settings=settings,
-        is_ann=is_ann,
     )
 
 
@@ -391,7 +360,7 @@ def _previous(settings: Settings, fingerprint: str) -> dict | None:
     if manifest.get("model_fingerprint") == fingerprint and manifest.get("model") == settings.model:
         try:
             prev = load_index(settings, check_model=False)
-            # A copy: prev.vectors points into FAISS memory freed with ``prev``.
+            # A copy: prev.vectors may point into store memory freed with ``prev``.
             vecs = np.array(prev.vectors, dtype=np.float32, copy=True)
             for i, c in enumerate(prev.chunks):
                 cache[_embed_key(fingerprint, c.index_text)] = vecs[i]
@@ -435,16 +404,14 @@ def write_index(
     vectors: np.ndarray,
     ann: bool,
 ) -> None:
-    import faiss
-
     from rag.retrieve import BM25_TOKENIZER, build_bm25
 
     tmp = d.parent / f".{d.name}.tmp-{os.getpid()}-{threading.get_ident()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        _set_faiss_threads(settings)
-        faiss.write_index(_make_faiss(vectors, ann), str(tmp / "faiss.index"))
+        store = STORE.build(vectors, ann=ann, threads=settings.threads)
+        store.save(tmp)
         bm25 = build_bm25([c.index_text for c in chunks])
         bm25.save(str(tmp / "bm25"), show_progress=False)
         _write_json(tmp / "chunks.json", [chunk_to_dict(c) for c in chunks])
@@ -461,7 +428,7 @@ def write_index(
             "normalized": bool(embedder.normalized),
             "metric": "inner_product",
             "ann": bool(ann),
-            "faiss": "IndexIDMap2(IndexHNSWFlat)" if ann else "IndexIDMap2(IndexFlatIP)",
+            "faiss": store.description,
             "chunking": _chunking(settings),
             "bm25_tokenizer": BM25_TOKENIZER,
             "n_chunks": len(chunks),

@@ -16,6 +16,7 @@ import numpy as np
 from rag.config import Settings
 from rag.errors import ConfigError
 from rag.glossary import expand_query
+from rag.lazy import lazy_classes
 from rag.text import detect_lang, nfkc
 from rag.types import Chunk, Filters, Hit, canonical_role, source_dict
 
@@ -30,10 +31,6 @@ _DROP_POS = {"補助記号", "空白", "助詞", "助動詞"}
 # unknown words can differ between a query and a document, bigrams still match.
 _BIGRAM_RUN = re.compile(r"[\u30a0-\u30ff\u3005\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,}")
 _BIGRAM_MARK = "\u0002"
-
-# Filtered dense search over at most this many chunks scores them exactly with numpy; larger
-# subsets of an HNSW index use a FAISS IDSelector (exact flat indexes always use numpy).
-EXACT_SUBSET_MAX = 20_000
 
 _tok_lock = threading.Lock()
 _sudachi: Any = None
@@ -155,31 +152,8 @@ def filter_mask(index: MinutesIndex, f: Filters | None) -> np.ndarray | None:
 def _dense(
     index: MinutesIndex, qvec: np.ndarray, depth: int, allowed: np.ndarray | None
 ) -> list[tuple[int, float]]:
-    n = len(index.chunks)
-    if n == 0:
-        return []
-    if allowed is not None:
-        ids = np.flatnonzero(allowed)
-        if len(ids) == 0:
-            return []
-        want = min(depth, len(ids))
-        if len(ids) > EXACT_SUBSET_MAX and index.is_ann:
-            import faiss
-
-            params = faiss.SearchParametersHNSW(
-                sel=faiss.IDSelectorBatch(ids.astype(np.int64)), efSearch=max(64, depth * 2)
-            )
-            d, i = index.faiss_index.search(qvec[None, :], want, params=params)
-            found = [(int(j), float(s)) for j, s in zip(i[0], d[0], strict=True) if j >= 0]
-            if len(found) == want:
-                return found
-            # A selective filter can starve the HNSW walk: fall back to exact scores.
-        # Exact scores straight from the stored vectors: always ``want`` results.
-        scores = index.vectors[ids] @ qvec
-        top = np.argsort(-scores, kind="stable")[:want]
-        return [(int(ids[i]), float(scores[i])) for i in top]
-    d, i = index.faiss_index.search(qvec[None, :], min(depth, n))
-    return [(int(j), float(s)) for j, s in zip(i[0], d[0], strict=True) if j >= 0]
+    # The store keeps filtered searches complete (min(depth, allowed) hits): rag/store.py.
+    return index.store.search(qvec, depth, allowed)
 
 
 def _bm25(
@@ -265,7 +239,7 @@ def search(
     for rank, i in enumerate(order, 1):
         dense_score = d_rank[i][1] if i in d_rank else None
         if dense_score is None and qvec is not None:
-            dense_score = float(index.vectors[i] @ qvec)
+            dense_score = float(index.store.vectors[i] @ qvec)
         bm25_score = b_rank[i][1] if i in b_rank else None
         if bm25_score is None and bm25_all is not None and bm25_all[i] > 0:
             bm25_score = float(bm25_all[i])
@@ -323,20 +297,7 @@ def _retriever_class() -> type:
             hits = search(self.index, query, k=self.k, mode=self.mode, filters=self.filters)
             return [Document(page_content=h.chunk.text, metadata=hit_metadata(h)) for h in hits]
 
-    MinutesRetriever.__module__ = __name__
-    MinutesRetriever.__qualname__ = "MinutesRetriever"
     return MinutesRetriever
 
 
-_retriever_cls: type | None = None
-
-
-def __getattr__(name: str) -> Any:
-    # ``MinutesRetriever`` is built on first access so importing this module does not import
-    # langchain; ``from rag.retrieve import MinutesRetriever`` gives the real class.
-    global _retriever_cls
-    if name == "MinutesRetriever":
-        if _retriever_cls is None:
-            _retriever_cls = _retriever_class()
-        return _retriever_cls
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_classes(__name__, {"MinutesRetriever": _retriever_class})

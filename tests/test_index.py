@@ -197,7 +197,7 @@ def test_missing_and_corrupt_index_give_clear_errors(small) -> None:
 
 
 def test_hnsw_option_builds_an_ann_index_that_searches(small, monkeypatch) -> None:
-    import rag.retrieve
+    import rag.store
     from rag.index import build_index, load_index
     from rag.retrieve import search
 
@@ -209,7 +209,7 @@ def test_hnsw_option_builds_an_ann_index_that_searches(small, monkeypatch) -> No
     hits = search(idx, "宿泊者数のデータ共有", k=2, mode="dense")
     assert len(hits) == 2 and "宿泊者数" in hits[0].chunk.text
     # Filtered search through the FAISS IDSelector path (normally for > 20k chunks).
-    monkeypatch.setattr(rag.retrieve, "EXACT_SUBSET_MAX", 0)
+    monkeypatch.setattr(rag.store, "EXACT_SUBSET_MAX", 0)
     a_id = next(m.id for m in idx.meetings.values() if m.file.endswith("a.txt"))
     n_a = sum(c.meeting_id == a_id for c in idx.chunks)
     hits = search(idx, "宿泊者数のデータ共有", k=10, filters=Filters(meetings=(a_id,)))
