@@ -18,6 +18,7 @@ from typing import Any
 
 from rag.config import Settings
 from rag.errors import LLMError
+from rag.glossary import english_keys, japanese_terms
 from rag.text import detect_lang, nfkc, split_sentences, squash
 from rag.types import (
     ROLE_CHAIR,
@@ -882,6 +883,18 @@ def answer_stream(
     ev = gather_evidence(all_hits, terms, mean_cosine(index, query) if all_hits else None)
     log.debug("evidence %s", ev)
     hits = [h for h in all_hits if h.chunk.id not in resolved.exclude]
+    # Which statements to quote: an English question's own words rarely occur in Japanese
+    # minutes, so its glossary terms (the ones retrieval searched with) rank the statements.
+    # The refusal decision above keeps the question's own terms: it was calibrated on them.
+    if detect_lang(query) == "en":
+        glossed = japanese_terms(query)
+        if glossed:
+            # The translated English words cannot occur in Japanese text; keep the others
+            # (names such as FIWARE) and add the Japanese terms.
+            translated = set(content_terms(" ".join(english_keys(query))))
+            extra = content_terms(" ".join(glossed))
+            terms = [t for t in terms if t not in translated]
+            terms += [t for t in extra if t not in terms and t not in scope]
     if not hits or not decide_found(ev):
         r = refusal(question, hits or all_hits, eff)
         if resolved.exclude and all_hits and decide_found(ev):

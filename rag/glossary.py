@@ -236,6 +236,11 @@ def japanese_terms(question: str) -> list[str]:
     return out
 
 
+def english_keys(question: str) -> list[str]:
+    """The English words and phrases of ``question`` that the glossary translates."""
+    return [m.group(1) for m in _PATTERN.finditer(question.lower())]
+
+
 def expand_query(question: str) -> str:
     """``question`` followed by its Japanese glossary terms (unchanged when there are none)."""
     terms = japanese_terms(question)

@@ -30,3 +30,19 @@ def test_keyword_side_answers_an_english_question(corpus_index) -> None:
     hits = search(corpus_index, "What did members say about telework?", k=3, mode="bm25")
     assert hits, "an English question must reach the keyword index through the glossary"
     assert "テレワーク" in hits[0].chunk.text
+
+
+def test_english_keys_are_the_translated_words() -> None:
+    from rag.glossary import english_keys
+
+    assert english_keys("Who talked about the data exchange market?") == ["data exchange", "market"]
+
+
+@pytest.mark.slow
+def test_english_question_cites_the_statement_it_names(corpus_index) -> None:
+    # DEVELOPERS.md's example of an English question over Japanese text.
+    from rag.answer import answer
+
+    a = answer("Who talked about the data exchange market?", corpus_index)
+    assert a.found
+    assert any("データ取引市場" in c.chunk.text for c in a.citations), a.text
