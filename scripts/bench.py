@@ -244,7 +244,7 @@ def main() -> None:
         return
 
     load_before = os.getloadavg()[0]
-    runs = 1 if args.quick else 3
+    runs = 1 if args.quick else 5  # bare and pipeline interleaved; 3 runs proved too noisy
     copies = 2 if args.quick else 4
     sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000]
     repeats = 2 if args.quick else 5
