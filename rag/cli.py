@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -90,6 +91,9 @@ def _settings(args: argparse.Namespace):
 def _filters(args: argparse.Namespace):
     from rag.errors import ConfigError
     from rag.types import Filters, canonical_role
+
+    if not args.question.strip():
+        raise ConfigError("質問が空です。質問文を指定してください。 / The question is empty.")
 
     roles = []
     for r in args.role or []:
@@ -394,6 +398,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("中断しました / interrupted")
         return 130
+    except Exception as exc:  # a bug, not bad input: still a sentence, traceback on request
+        if os.environ.get("MINUTES_RAG_DEBUG"):
+            raise
+        _err(
+            f"予期しないエラーが発生しました（{type(exc).__name__}: {exc}）。"
+            "MINUTES_RAG_DEBUG=1 を付けて再実行すると詳細が表示されます。"
+            f" / Unexpected error ({type(exc).__name__}: {exc});"
+            " rerun with MINUTES_RAG_DEBUG=1 for the traceback."
+        )
+        return 1
 
 
 if __name__ == "__main__":

@@ -320,6 +320,15 @@ def _index_meetings(
     _recover(d)
     _check_replaceable(d)
     chunks = chunk_meetings(meetings, settings)
+    if not chunks:
+        # An empty index answers nothing and would replace a working one: refuse instead.
+        why = "".join(f"\n  {e}" for e in errors)
+        raise IndexError_(
+            "索引に入れられる議事録がありません（対応形式: .txt .md .pdf .docx .html）。"
+            "以前の索引はそのまま残しています。"
+            " / No minutes to index (supported: .txt .md .pdf .docx .html);"
+            " the previous index, if any, is unchanged." + why
+        )
     embedder = get_embedder(settings)
     old = None if rebuild else _previous(settings, embedder.fingerprint)
     report = _compare_files(meetings, old, settings)

@@ -81,3 +81,21 @@ def test_missing_gold_file_is_reported(tmp_path: Path) -> None:
     bad.write_text('{"question": "q", "gold": []}\n', encoding="utf-8")
     with pytest.raises(InputError, match=r"bad\.jsonl:1"):
         load_gold(bad)
+
+
+def test_nothing_to_index_is_a_sentence_and_writes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    index_dir = tmp_path / "idx"
+    proc = run_cli("index", str(tmp_path / "empty"), str(tmp_path / "missing.txt"),
+                   "--index-dir", str(index_dir))  # fmt: skip
+    assert proc.returncode == 1
+    assert "No minutes to index" in proc.stderr
+    assert "missing.txt" in proc.stderr  # the reason names the file
+    assert "Traceback" not in proc.stderr
+    assert not index_dir.exists()
+
+
+def test_empty_question_is_refused(tmp_path: Path) -> None:
+    proc = run_cli("ask", "   ", "--index-dir", str(tmp_path / "idx"))
+    assert proc.returncode == 1
+    assert "The question is empty" in proc.stderr
