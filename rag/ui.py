@@ -561,6 +561,43 @@ def briefing_markdown(
     return "\n".join(lines).rstrip() + "\n"
 
 
+def briefing_docx(
+    topic: str, index: "MinutesIndex", hits: Sequence[Hit], filters: Filters, path: Path
+) -> Path:
+    """The same memo as :func:`briefing_markdown`, as a Word document (python-docx)."""
+    from docx import Document
+
+    doc = Document()
+    doc.add_heading(f"ブリーフィング / Briefing: {topic}", level=0)
+    doc.add_paragraph(f"作成 / Created: {datetime.now().strftime('%Y-%m-%d %H:%M')}")
+    doc.add_paragraph(f"条件 / Filters: {_filters_text(filters)}")
+    doc.add_paragraph(
+        "出典は議事録の原文（ファイル名と行番号）です。 / Quotes are verbatim from the minutes."
+    )
+    groups = briefing_groups(index, hits)
+    if not groups:
+        doc.add_paragraph(NOT_FOUND)
+    for m, roles in groups:
+        doc.add_heading(f"{m.title}（{format_date(m.date)}）", level=1)
+        if m.venue:
+            doc.add_paragraph(f"場所 / Venue: {m.venue}")
+        for role, items in roles:
+            doc.add_heading(f"{role}（{ROLE_ENGLISH.get(role, role)}）", level=2)
+            for s, _c in items:
+                who = s.role_label or s.role
+                if s.speaker:
+                    who = f"{s.speaker}（{who}）"
+                ctx = " ／ ".join(x for x in (s.agenda, s.topic) if x)
+                doc.add_paragraph(f"「{s.text}」", style="List Bullet")
+                source = doc.add_paragraph(
+                    f"— {who}" + (f"、{ctx}" if ctx else "")
+                    + f"（{s.file} L{s.start_line}–{s.end_line}）"
+                )  # fmt: skip
+                source.runs[0].italic = True
+    doc.save(str(path))
+    return path
+
+
 def render_briefing_html(topic: str, index: "MinutesIndex", hits: Sequence[Hit]) -> str:
     groups = briefing_groups(index, hits)
     if not groups:
@@ -804,9 +841,17 @@ def build_app(settings: Settings, llm: Any = None) -> "gr.Blocks":
             filters = replace(filters, roles=tuple(r for r in ROLES if r != ROLE_META))
         hits = search(index, topic, k=s.k, mode=s.mode, filters=filters, settings=s)
         md = briefing_markdown(topic, index, hits, filters)
-        path = Path(tempfile.mkdtemp(prefix="briefing-")) / f"briefing-{_slug(topic)}.md"
+        folder = Path(tempfile.mkdtemp(prefix="briefing-"))
+        path = folder / f"briefing-{_slug(topic)}.md"
         path.write_text(md, encoding="utf-8")
-        return render_briefing_html(topic, index, hits), gr.update(value=str(path), visible=True)
+        docx_path = briefing_docx(
+            topic, index, hits, filters, folder / f"briefing-{_slug(topic)}.docx"
+        )
+        return (
+            render_briefing_html(topic, index, hits),
+            gr.update(value=str(path), visible=True),
+            gr.update(value=str(docx_path), visible=True),
+        )
 
     @user_errors
     def on_meeting(meeting_id: str | None) -> str:
@@ -983,8 +1028,8 @@ def build_app(settings: Settings, llm: Any = None) -> "gr.Blocks":
 
             with gr.Tab("ブリーフィング / Briefing", id="briefing"):
                 gr.Markdown(
-                    "テーマに関する発言を会議・役割ごとにまとめ、出典付きで一覧にします。Markdown でダウンロードしてメモに貼り付けられます。"
-                    "  \nAll statements on a topic, grouped by meeting and role, with citations — downloadable as Markdown."
+                    "テーマに関する発言を会議・役割ごとにまとめ、出典付きで一覧にします。Markdown または Word でダウンロードしてメモに使えます。"
+                    "  \nAll statements on a topic, grouped by meeting and role, with citations — downloadable as Markdown or Word."
                 )
                 with gr.Row():
                     topic = gr.Textbox(
@@ -1003,11 +1048,19 @@ def build_app(settings: Settings, llm: Any = None) -> "gr.Blocks":
                         scale=3,
                     )
                     brief_btn = gr.Button("まとめる / Build briefing", variant="primary", scale=2)
-                brief_file = gr.DownloadButton(
-                    "Markdown をダウンロード / Download Markdown",
-                    visible=False,
-                    variant="secondary",
-                )
+                with gr.Row():
+                    brief_file = gr.DownloadButton(
+                        "Markdown をダウンロード / Download Markdown",
+                        visible=False,
+                        variant="secondary",
+                        elem_id="brief-md",
+                    )
+                    brief_docx = gr.DownloadButton(
+                        "Word (DOCX) をダウンロード / Download DOCX",
+                        visible=False,
+                        variant="secondary",
+                        elem_id="brief-docx",
+                    )
                 brief_html = gr.HTML("", elem_id="briefing")
 
             with gr.Tab("会議一覧 / Meetings", id="meetings"):
@@ -1067,7 +1120,7 @@ def build_app(settings: Settings, llm: Any = None) -> "gr.Blocks":
 
         brief_inputs = [topic, f_meetings, f_roles, f_since, f_until, brief_k, f_mode]
         for trigger in (brief_btn.click, topic.submit):
-            trigger(on_briefing, brief_inputs, [brief_html, brief_file], **private)
+            trigger(on_briefing, brief_inputs, [brief_html, brief_file, brief_docx], **private)
         meeting_pick.change(on_meeting, meeting_pick, meeting_html, **private)
 
         upload_btn.click(
