@@ -893,16 +893,21 @@ def build_app(settings: Settings, llm: Any = None) -> "gr.Blocks":
         k: int = 0,
         mode: str = "",
         agenda: str = "",
+        history: list[str] | None = None,
     ) -> dict:
         """Answer a question from the minutes; returns the answer JSON (text with [n] markers,
-        citations with file and line span, found, related)."""
+        citations with file and line span, found, related). ``history``: the earlier
+        questions of the conversation, oldest first, so that 「札幌では？」 follows up."""
         if not (question or "").strip():
             raise ConfigError("質問（question）が空です。 / The question is empty.")
         filters = make_filters(meetings, roles, since, until, agenda)
         s = _override(settings, k, mode)
         from rag.answer import answer
 
-        result = answer(question, backend.index(), filters=filters, settings=s, llm=backend.llm)
+        turns = [{"role": "user", "content": q} for q in history or () if str(q).strip()]
+        result = answer(
+            question, backend.index(), filters=filters, history=turns, settings=s, llm=backend.llm
+        )
         return answer_to_dict(result)
 
     @user_errors

@@ -168,6 +168,20 @@ def test_ask_fiware_cites_hokkaido_meeting(server) -> None:
 
 
 @pytest.mark.slow
+def test_ask_follow_up_uses_the_history(server) -> None:
+    client, _settings = server
+    first = "人材育成についての委員の意見は？"
+    alone = client.predict("札幌では？", api_name="/ask")
+    follow = client.predict("札幌では？", history=[first], api_name="/ask")
+    # Alone, 「札幌では？」 has no topic; after the first question it asks about talent
+    # development in the Sapporo meeting only.
+    assert follow["found"] is True, follow["text"]
+    assert follow["citations"]
+    assert all("sapporo" in c["file"] for c in follow["citations"]), follow["citations"]
+    assert follow["citations"] != alone["citations"]
+
+
+@pytest.mark.slow
 def test_search_returns_hits_and_role_filter_restricts(server) -> None:
     client, _ = server
     hits = client.predict("人材育成", k=8, api_name="/search")
