@@ -99,3 +99,22 @@ def test_empty_question_is_refused(tmp_path: Path) -> None:
     proc = run_cli("ask", "   ", "--index-dir", str(tmp_path / "idx"))
     assert proc.returncode == 1
     assert "The question is empty" in proc.stderr
+
+
+@pytest.mark.slow
+def test_search_builds_the_index_first_when_none_exists(tmp_path: Path, settings) -> None:
+    index_dir = tmp_path / "idx"
+    proc = run_cli(
+        "search", "テレワーク実施率", "-k", "3", "--role", "委員", "--json",
+        "--corpus-dir", str(CORPUS), "--index-dir", str(index_dir),
+        env={"MINUTES_RAG_MODEL_CACHE": str(settings.model_cache)},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "No index yet" in proc.stderr  # the user is told why the first search takes longer
+    hits = json.loads(proc.stdout)
+    assert len(hits) == 3
+    assert all(h["role"] == "委員" for h in hits)
+    assert "テレワーク実施率" in hits[0]["text"]
+    for key in ("rank", "score", "file", "title", "date", "agenda", "speaker", "start_line"):
+        assert key in hits[0]
+    assert (index_dir / "manifest.json").is_file()
