@@ -90,44 +90,11 @@ def _settings(args: argparse.Namespace):
 
 def _filters(args: argparse.Namespace):
     from rag.errors import ConfigError
-    from rag.types import Filters, canonical_role
+    from rag.types import make_filters
 
     if not args.question.strip():
         raise ConfigError("質問が空です。質問文を指定してください。 / The question is empty.")
-
-    roles = []
-    for r in args.role or []:
-        role = canonical_role(r)
-        if role is None:
-            raise ConfigError(
-                f"発言者の役割 {r!r} は使えません（委員 / 事務局 / 議長 / 説明員 / 会議情報）。"
-                f" / Unknown role {r!r}: use member, secretariat, chair, official or meeting."
-            )
-        roles.append(role)
-    for name in ("since", "until"):
-        value = getattr(args, name)
-        if value and not _is_iso_date(value):
-            raise ConfigError(
-                f"--{name} の日付 {value!r} は YYYY-MM-DD 形式で指定してください。"
-                f" / --{name} {value!r}: write the date as YYYY-MM-DD."
-            )
-    return Filters(
-        meetings=tuple(args.meeting or ()),
-        roles=tuple(roles),
-        since=args.since,
-        until=args.until,
-        agenda=args.agenda,
-    )
-
-
-def _is_iso_date(value: str) -> bool:
-    from datetime import date
-
-    try:
-        date.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
+    return make_filters(args.meeting, args.role, args.since, args.until, args.agenda)
 
 
 def _ensure_index(settings):

@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,7 +117,6 @@ def _rebuild_hint(settings: Settings) -> str:
 
 def index_exists(settings: Settings) -> bool:
     d = Path(settings.index_dir)
-    _recover(d)
     return all((d / f).is_file() for f in _FILES)
 
 
@@ -125,11 +125,14 @@ def _embed_key(fingerprint: str, text: str) -> str:
 
 
 def _siblings(d: Path, tag: str) -> list[Path]:
-    return sorted(d.parent.glob(f".{d.name}.{tag}-*"))
+    """Leftovers of earlier builds, oldest first."""
+    return sorted(d.parent.glob(f".{d.name}.{tag}-*"), key=lambda p: p.stat().st_mtime_ns)
 
 
 def _recover(d: Path) -> None:
-    """Finish a swap interrupted between its two renames (old moved away, new not yet in)."""
+    """Finish a swap interrupted between its two renames (old moved away, new not yet in).
+    Only a builder calls this, under the build lock: a reader doing it could move the old
+    index back in the instant between a live build's two renames and make that build fail."""
     if d.exists():
         return
     old = _siblings(d, "old")
@@ -138,12 +141,17 @@ def _recover(d: Path) -> None:
             os.replace(old[-1], d)
 
 
+# Builds in one process (two uploads in the web UI at once) wait for each other; the file lock
+# below only tells *other* processes that a build is running.
+_process_build_lock = threading.Lock()
+
+
 @contextlib.contextmanager
 def _build_lock(d: Path) -> Iterator[None]:
     import fcntl
 
     d.parent.mkdir(parents=True, exist_ok=True)
-    with open(d.parent / f".{d.name}.lock", "w") as fh:
+    with _process_build_lock, open(d.parent / f".{d.name}.lock", "w") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -170,7 +178,6 @@ def _write_json(path: Path, obj: Any) -> None:
 
 def read_manifest(settings: Settings) -> dict | None:
     d = Path(settings.index_dir)
-    _recover(d)
     try:
         return _read_json(d / MANIFEST)
     except (OSError, ValueError):
@@ -471,7 +478,7 @@ def _check_replaceable(d: Path) -> None:
 
 
 def _swap(tmp: Path, d: Path) -> None:
-    old = d.parent / f".{d.name}.old-{os.getpid()}"
+    old = d.parent / f".{d.name}.old-{os.getpid()}-{time.time_ns()}"
     if d.exists():
         os.replace(d, old)
     os.replace(tmp, d)

@@ -6,7 +6,12 @@ its source, so citations can always be traced back to a file and a line span.
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
+
+from rag.errors import ConfigError
 
 # Canonical speaker roles (Japanese, as users filter by them). The label as written in the
 # minutes (座長, 委員長, 局長, ...) is kept separately in ``role_label``.
@@ -159,6 +164,51 @@ class Answer:
     related: tuple[Hit, ...] = ()
     note: str | None = None
     filters: Filters = field(default_factory=Filters)
+
+
+def make_filters(
+    meetings: Sequence[str] | None = None,
+    roles: Sequence[str] | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    agenda: str | None = None,
+) -> Filters:
+    """Validate what a user (or API client) typed into a Filters; ConfigError names the field."""
+    canon: list[str] = []
+    for r in roles or ():
+        role = canonical_role(str(r))
+        if role is None:
+            raise ConfigError(
+                f"発言者の役割 {r!r} は使えません（委員 / 事務局 / 議長 / 説明員 / 会議情報）。"
+                f" / Unknown role {r!r}: use member, secretariat, chair, official or meeting."
+            )
+        if role not in canon:
+            canon.append(role)
+    dates: dict[str, str | None] = {}
+    for name, label, value in (("since", "開始日", since), ("until", "終了日", until)):
+        value = (value or "").strip()
+        if value:
+            value = unicodedata.normalize("NFKC", value).replace("/", "-")
+            try:
+                value = date.fromisoformat(value).isoformat()
+            except ValueError:
+                raise ConfigError(
+                    f"{label}（{name}）の {value!r} は YYYY-MM-DD 形式で入力してください。"
+                    f" / {name} {value!r}: write the date as YYYY-MM-DD."
+                ) from None
+        dates[name] = value or None
+    if dates["since"] and dates["until"] and dates["since"] > dates["until"]:
+        raise ConfigError(
+            "開始日が終了日より後になっています。日付の範囲を確認してください。"
+            " / The since date is after the until date: check the date range."
+        )
+    return Filters(
+        meetings=tuple(m for m in (meetings or ()) if m),
+        roles=tuple(canon),
+        since=dates["since"],
+        until=dates["until"],
+        agenda=(agenda or "").strip() or None,
+    )
 
 
 # --- JSON forms (the CLI's --json output, the index files and the UI/API share these) ---

@@ -42,8 +42,8 @@ from rag.types import (
     Meeting,
     Statement,
     answer_to_dict,
-    canonical_role,
     hit_to_dict,
+    make_filters,
 )
 
 if TYPE_CHECKING:
@@ -146,51 +146,6 @@ def _adapt(progress: Callable[..., Any] | None) -> Callable[[int, int, str], Non
 
 
 # ---------------------------------------------------------------- inputs -> Filters
-
-
-def make_filters(
-    meetings: Sequence[str] | None = None,
-    roles: Sequence[str] | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    agenda: str | None = None,
-) -> Filters:
-    """Validate what a user (or API client) typed into a Filters; ConfigError names the field."""
-    canon: list[str] = []
-    for r in roles or ():
-        role = canonical_role(str(r))
-        if role is None:
-            raise ConfigError(
-                f"発言者の役割 {r!r} は使えません（委員 / 事務局 / 議長 / 説明員 / 会議情報）。"
-                f" / Unknown role {r!r}: use member, secretariat, chair, official or meeting."
-            )
-        if role not in canon:
-            canon.append(role)
-    dates: dict[str, str | None] = {}
-    for name, label, value in (("since", "開始日", since), ("until", "終了日", until)):
-        value = (value or "").strip()
-        if value:
-            value = unicodedata.normalize("NFKC", value).replace("/", "-")
-            try:
-                value = date.fromisoformat(value).isoformat()
-            except ValueError:
-                raise ConfigError(
-                    f"{label}（{name}）の {value!r} は YYYY-MM-DD 形式で入力してください。"
-                    f" / {name} {value!r}: write the date as YYYY-MM-DD."
-                ) from None
-        dates[name] = value or None
-    if dates["since"] and dates["until"] and dates["since"] > dates["until"]:
-        raise ConfigError(
-            "開始日が終了日より後になっています。日付の範囲を確認してください。"
-            " / The since date is after the until date: check the date range."
-        )
-    return Filters(
-        meetings=tuple(m for m in (meetings or ()) if m),
-        roles=tuple(canon),
-        since=dates["since"],
-        until=dates["until"],
-        agenda=(agenda or "").strip() or None,
-    )
 
 
 def _override(settings: Settings, k: float | int | None, mode: str | None) -> Settings:
@@ -561,6 +516,18 @@ def briefing_markdown(
     return "\n".join(lines).rstrip() + "\n"
 
 
+_briefing_dir: Path | None = None
+
+
+def briefing_dir() -> Path:
+    """One folder per server process for briefing downloads: a file per topic, overwritten
+    when the same topic is asked again (a temp folder per request would fill /tmp)."""
+    global _briefing_dir
+    if _briefing_dir is None or not _briefing_dir.is_dir():
+        _briefing_dir = Path(tempfile.mkdtemp(prefix="minutes-rag-briefings-"))
+    return _briefing_dir
+
+
 def briefing_docx(
     topic: str, index: "MinutesIndex", hits: Sequence[Hit], filters: Filters, path: Path
 ) -> Path:
@@ -841,7 +808,7 @@ def build_app(settings: Settings, llm: Any = None) -> "gr.Blocks":
             filters = replace(filters, roles=tuple(r for r in ROLES if r != ROLE_META))
         hits = search(index, topic, k=s.k, mode=s.mode, filters=filters, settings=s)
         md = briefing_markdown(topic, index, hits, filters)
-        folder = Path(tempfile.mkdtemp(prefix="briefing-"))
+        folder = briefing_dir()
         path = folder / f"briefing-{_slug(topic)}.md"
         path.write_text(md, encoding="utf-8")
         docx_path = briefing_docx(
@@ -1212,8 +1179,9 @@ def add_minutes(
             rejected.append({"file": name, "reason": " ".join(problems)})
             continue
         dest_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, dest_dir / name)
-        accepted.append(name)
+        dest = _free_name(dest_dir / name, path)
+        shutil.copyfile(path, dest)
+        accepted.append(dest.name)
     report: dict[str, Any] = {
         "added": accepted,
         "rejected": rejected,
@@ -1233,6 +1201,19 @@ def add_minutes(
         report["chunks_total"] = built.chunks_total
         backend.reload()
     return report
+
+
+def _free_name(dest: Path, source: Path) -> Path:
+    """``dest``, or ``name-2.ext``, ``name-3.ext``… when another file of that name is already
+    in the corpus: a second upload called 議事録.pdf must not replace the first minutes. The
+    same file uploaded again keeps its name (re-indexing it changes nothing)."""
+    import filecmp
+
+    candidate, n = dest, 1
+    while candidate.exists() and not filecmp.cmp(candidate, source, shallow=False):
+        n += 1
+        candidate = dest.with_name(f"{dest.stem}-{n}{dest.suffix}")
+    return candidate
 
 
 def _original_name(path: Path) -> str:

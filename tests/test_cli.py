@@ -65,7 +65,7 @@ def test_ingest_table_and_partial_failure(tmp_path: Path) -> None:
 
 
 def test_bad_filter_is_a_sentence_not_a_traceback(tmp_path: Path) -> None:
-    proc = run_cli("search", "FIWARE", "--since", "2023/02/08", "--index-dir", str(tmp_path / "i"))
+    proc = run_cli("search", "FIWARE", "--since", "2023-13-45", "--index-dir", str(tmp_path / "i"))
     assert proc.returncode == 1
     assert "YYYY-MM-DD" in proc.stderr
     assert "Traceback" not in proc.stderr

@@ -233,3 +233,17 @@ def test_upload_adds_good_file_and_names_bad_one(server, tmp_path: Path) -> None
     assert after and "ishikari" in after[0]["file"]
     # The original minutes are still searchable after the update.
     assert client.predict("FIWARE", k=3, api_name="/search")
+
+
+def test_upload_with_a_taken_name_gets_a_new_one(tmp_path: Path) -> None:
+    from rag.ui import _free_name
+
+    corpus = tmp_path / "uploads"
+    corpus.mkdir()
+    (corpus / "議事録.txt").write_text("第1回の議事録", encoding="utf-8")
+    same = tmp_path / "same.txt"
+    same.write_text("第1回の議事録", encoding="utf-8")
+    other = tmp_path / "other.txt"
+    other.write_text("第2回の議事録", encoding="utf-8")
+    assert _free_name(corpus / "議事録.txt", same) == corpus / "議事録.txt"
+    assert _free_name(corpus / "議事録.txt", other) == corpus / "議事録-2.txt"
