@@ -48,7 +48,25 @@ _AFTER_END = re.compile(r"「|[。！？!?\n](?!\s*\[)")  # a marker may follow 
 _ELLIPSIS = re.compile(r"…+|\.{3,}|‥+")
 
 
+_models: dict[tuple, Any] = {}
+
+
 def make_chat_model(settings: Settings) -> Any:
+    """The chat model for these settings, made once per process (each holds an HTTP client)."""
+    key = (
+        settings.llm_provider,
+        settings.llm_model,
+        settings.llm_base_url,
+        settings.llm_api_key,
+        settings.llm_temperature,
+        settings.llm_timeout,
+    )
+    if key not in _models:
+        _models[key] = _new_chat_model(settings)
+    return _models[key]
+
+
+def _new_chat_model(settings: Settings) -> Any:
     """A LangChain chat model for ``settings.llm_provider``: "openai" (any OpenAI-compatible
     server: vLLM, llama.cpp server, LM Studio, OpenAI) or "ollama". Nothing is contacted here;
     an unreachable server surfaces as LLMError when answering."""
