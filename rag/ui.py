@@ -480,6 +480,15 @@ def briefing_groups(
     return out
 
 
+def briefing_source(s: Statement) -> str:
+    """The line under a quoted statement in a memo: who, where in the agenda, file and lines."""
+    who = s.role_label or s.role
+    if s.speaker:
+        who = f"{s.speaker}（{who}）"
+    ctx = " ／ ".join(x for x in (s.agenda, s.topic) if x)
+    return f"— {who}" + (f"、{ctx}" if ctx else "") + f"（{s.file} L{s.start_line}–{s.end_line}）"
+
+
 def briefing_markdown(
     topic: str, index: "MinutesIndex", hits: Sequence[Hit], filters: Filters
 ) -> str:
@@ -502,16 +511,8 @@ def briefing_markdown(
         for role, items in roles:
             lines += [f"### {role}（{ROLE_ENGLISH.get(role, role)}）", ""]
             for s, _c in items:
-                who = s.role_label or s.role
-                if s.speaker:
-                    who = f"{s.speaker}（{who}）"
-                ctx = " ／ ".join(x for x in (s.agenda, s.topic) if x)
                 lines.append(f"- 「{s.text}」")
-                lines.append(
-                    f"  — {who}"
-                    + (f"、{ctx}" if ctx else "")
-                    + f"（{s.file} L{s.start_line}–{s.end_line}）"
-                )
+                lines.append(f"  {briefing_source(s)}")
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
@@ -551,16 +552,8 @@ def briefing_docx(
         for role, items in roles:
             doc.add_heading(f"{role}（{ROLE_ENGLISH.get(role, role)}）", level=2)
             for s, _c in items:
-                who = s.role_label or s.role
-                if s.speaker:
-                    who = f"{s.speaker}（{who}）"
-                ctx = " ／ ".join(x for x in (s.agenda, s.topic) if x)
                 doc.add_paragraph(f"「{s.text}」", style="List Bullet")
-                source = doc.add_paragraph(
-                    f"— {who}" + (f"、{ctx}" if ctx else "")
-                    + f"（{s.file} L{s.start_line}–{s.end_line}）"
-                )  # fmt: skip
-                source.runs[0].italic = True
+                doc.add_paragraph(briefing_source(s)).runs[0].italic = True
     doc.save(str(path))
     return path
 
