@@ -184,7 +184,7 @@ def read_manifest(settings: Settings) -> dict | None:
         return None
 
 
-def load_index(settings: Settings, check_model: bool = True) -> MinutesIndex:
+def load_index(settings: Settings) -> MinutesIndex:
     """Load the index in ``settings.index_dir``; refuses one built with another model."""
     d = Path(settings.index_dir)
     if not index_exists(settings):
@@ -199,8 +199,7 @@ def load_index(settings: Settings, check_model: bool = True) -> MinutesIndex:
                 f"索引 {d} の形式（{manifest.get('format_version')}）はこの版（{FORMAT_VERSION}）"
                 f"と異なります。{_rebuild_hint(settings)}"
             )
-        if check_model:
-            _check_model(manifest, settings)
+        _check_model(manifest, settings)
         chunks = [chunk_from_dict(c) for c in _read_json(d / "chunks.json")]
         meetings = {m["id"]: meeting_from_dict(m) for m in _read_json(d / "meetings.json")}
         store = STORE.load(d, threads=settings.threads)
@@ -374,13 +373,18 @@ def _previous(settings: Settings, fingerprint: str) -> dict | None:
         return None
     cache: dict[str, np.ndarray] = {}
     if manifest.get("model_fingerprint") == fingerprint and manifest.get("model") == settings.model:
+        # Only the embedded texts and their vectors are needed: not meetings.json, not BM25.
+        d = Path(settings.index_dir)
         try:
-            prev = load_index(settings, check_model=False)
-            # A copy: prev.vectors may point into store memory freed with ``prev``.
-            vecs = np.array(prev.vectors, dtype=np.float32, copy=True)
-            for i, c in enumerate(prev.chunks):
-                cache[_embed_key(fingerprint, c.index_text)] = vecs[i]
-        except IndexError_:
+            texts = [c["index_text"] for c in _read_json(d / "chunks.json")]
+            store = STORE.load(d, threads=settings.threads)
+            if store.size != len(texts):
+                raise ValueError(f"{store.size} vectors for {len(texts)} chunks")
+            # A copy: store.vectors may point into memory freed with ``store``.
+            vecs = np.array(store.vectors, dtype=np.float32, copy=True)
+            for i, text in enumerate(texts):
+                cache[_embed_key(fingerprint, text)] = vecs[i]
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError):
             cache = {}  # corrupt previous index: everything is re-embedded
     return {"manifest": manifest, "cache": cache}
 
