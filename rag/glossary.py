@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from rag.text import detect_lang
+
 # Multi-word phrases are matched before single words (longest first).
 GLOSSARY: dict[str, tuple[str, ...]] = {
     # people and bodies
@@ -245,3 +247,10 @@ def expand_query(question: str) -> str:
     """``question`` followed by its Japanese glossary terms (unchanged when there are none)."""
     terms = japanese_terms(question)
     return f"{question} {' '.join(terms)}" if terms else question
+
+
+def search_queries(question: str, expand_dense: bool) -> tuple[str, str]:
+    """(dense query, keyword query): an English question gets the Japanese glossary terms on
+    the keyword side, and on the dense side too when ``expand_dense``; others stay as typed."""
+    expanded = expand_query(question) if detect_lang(question) == "en" else question
+    return (expanded if expand_dense else question), expanded

@@ -15,9 +15,9 @@ import numpy as np
 
 from rag.config import Settings
 from rag.errors import ConfigError
-from rag.glossary import expand_query
+from rag.glossary import search_queries
 from rag.lazy import lazy_classes
-from rag.text import detect_lang, nfkc
+from rag.text import nfkc
 from rag.types import Chunk, Filters, Hit, canonical_role, source_dict
 
 if TYPE_CHECKING:
@@ -197,18 +197,17 @@ def search(
 
     dense: list[tuple[int, float]] = []
     qvec = None
-    # An English question cannot match Japanese minutes by keywords: add the Japanese terms
-    # of the glossary for the keyword side (and, if configured, the dense side).
-    expanded = expand_query(query) if detect_lang(query) == "en" else query
+    # An English question cannot match Japanese minutes by keywords: the keyword side (and,
+    # if configured, the dense side) searches with its Japanese glossary terms added.
+    dense_query, keyword_query = search_queries(query, settings.expand_dense)
     if mode in ("hybrid", "dense"):
-        dense_query = expanded if settings.expand_dense else query
         qvec = index.embedder().embed_queries([dense_query])[0]
         dense = _dense(index, qvec, depth, allowed)
     sparse: list[tuple[int, float]] = []
     bm25_all = None
     coverage = 0.0
     if mode in ("hybrid", "bm25"):
-        sparse, bm25_all, coverage = _bm25(index, expanded, depth, allowed)
+        sparse, bm25_all, coverage = _bm25(index, keyword_query, depth, allowed)
 
     d_rank = {i: (r, s) for r, (i, s) in enumerate(dense, 1)}
     b_rank = {i: (r, s) for r, (i, s) in enumerate(sparse, 1)}

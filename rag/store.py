@@ -199,9 +199,8 @@ def _vector_store_class() -> type:
     from langchain_core.documents import Document
     from langchain_core.vectorstores import VectorStore
 
-    from rag.glossary import expand_query
+    from rag.glossary import search_queries
     from rag.retrieve import filter_mask
-    from rag.text import detect_lang
     from rag.types import source_dict
 
     class MinutesVectorStore(VectorStore):
@@ -234,9 +233,7 @@ def _vector_store_class() -> type:
             self, query: str, k: int = 4, filter: Any = None, **kwargs: Any
         ) -> list[tuple[Document, float]]:
             """(Document, inner-product score) pairs, best first."""
-            settings = self.index.settings
-            if settings.expand_dense and detect_lang(query) == "en":
-                query = expand_query(query)  # as rag.retrieve.search does for its dense side
+            query, _ = search_queries(query, self.index.settings.expand_dense)
             qvec = self.index.embedder().embed_queries([query])[0]
             return self._by_vector(qvec, k, filter)
 
