@@ -65,6 +65,16 @@ def browser():
             b.close()
 
 
+def _open(browser, app_url: str):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(app_url)
+    # The page is usable before the index is ready; the status line says when it is.
+    expect(page.locator("#status")).to_contain_text("索引:", timeout=WAIT_MS)
+    return page
+
+
 def _ask(page, question: str) -> None:
     page.locator("#question textarea").fill(question)
     page.locator("#ask-btn").click()
@@ -74,10 +84,7 @@ def _ask(page, question: str) -> None:
 def test_question_shows_cited_answer_sources_and_viewer(app_url: str, browser) -> None:
     from playwright.sync_api import expect
 
-    page = browser.new_page(viewport={"width": 1440, "height": 1000})
-    page.goto(app_url)
-    # The page is usable before the index is ready; the status line says when it is.
-    expect(page.locator("#status")).to_contain_text("索引:", timeout=WAIT_MS)
+    page = _open(browser, app_url)
 
     # The README's promise: an English question over Japanese minutes gets a cited answer.
     _ask(page, "What did members say about FIWARE?")
@@ -107,9 +114,7 @@ def test_question_shows_cited_answer_sources_and_viewer(app_url: str, browser) -
 def test_role_filter_restricts_sources(app_url: str, browser) -> None:
     from playwright.sync_api import expect
 
-    page = browser.new_page(viewport={"width": 1440, "height": 1000})
-    page.goto(app_url)
-    expect(page.locator("#status")).to_contain_text("索引:", timeout=WAIT_MS)
+    page = _open(browser, app_url)
 
     page.locator("#role-filter label", has_text="事務局").click()
     expect(page.locator("#role-filter input[type=checkbox]:checked")).to_have_count(1)
@@ -127,9 +132,7 @@ def test_role_filter_restricts_sources(app_url: str, browser) -> None:
 def test_briefing_downloads_markdown(app_url: str, browser) -> None:
     from playwright.sync_api import expect
 
-    page = browser.new_page(viewport={"width": 1440, "height": 1000})
-    page.goto(app_url)
-    expect(page.locator("#status")).to_contain_text("索引:", timeout=WAIT_MS)
+    page = _open(browser, app_url)
 
     page.get_by_role("tab", name="ブリーフィング / Briefing").click()
     page.locator("#topic textarea, #topic input").first.fill("人材育成")
