@@ -826,7 +826,11 @@ def build_app(settings: Settings, llm: Any = None) -> "gr.Blocks":
         files: list[str] | None,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio idiom)
     ) -> tuple[str, dict]:
-        report = add_minutes(backend, [Path(f) for f in files or []], progress)
+        from gradio.utils import get_upload_folder
+
+        report = add_minutes(
+            backend, [Path(f) for f in files or []], progress, upload_root=Path(get_upload_folder())
+        )
         for bad in report["rejected"]:
             gr.Warning(f"{bad['file']}: {bad['reason']}")
         return _upload_summary(report), report
@@ -1133,12 +1137,34 @@ def _slug(text: str) -> str:
 # ---------------------------------------------------------------- adding minutes
 
 
+def is_uploaded_file(path: Path, upload_root: Path) -> bool:
+    """True only for a regular file that really lies inside the upload folder.
+
+    The web API hands the server paths; only files that came in through an upload may be
+    read, so everything else on the server (the repository, other temp folders, a symlink
+    planted to point out of the folder) is refused. Real paths are compared, so ``..`` and
+    symlinks cannot step outside."""
+    try:
+        if path.is_symlink() or not path.is_file():
+            return False
+        real = path.resolve(strict=True)
+        root = upload_root.resolve(strict=True)
+    except (OSError, RuntimeError):  # missing, unreadable, symlink loop
+        return False
+    return real.is_relative_to(root) and real != root
+
+
 def add_minutes(
-    backend: _Backend, files: Sequence[Path], progress: Callable[..., Any] | None = None
+    backend: _Backend,
+    files: Sequence[Path],
+    progress: Callable[..., Any] | None = None,
+    *,
+    upload_root: Path,
 ) -> dict:
     """Check each uploaded file, copy the readable ones into ``corpus_dir/uploads`` and update
     the index incrementally. A bad file is reported by name and never stops the others; it is
-    not copied, so it does not come back on every later rebuild."""
+    not copied, so it does not come back on every later rebuild. Only files inside
+    ``upload_root`` (Gradio's upload folder) are read: any other path is refused."""
     from rag.ingest import SUPPORTED_SUFFIXES, ingest_paths
 
     settings = backend.settings
@@ -1150,6 +1176,18 @@ def add_minutes(
     for i, path in enumerate(files):
         name = _original_name(path)
         _say(progress, 0.3 * i / len(files), f"確認中 / Checking {name}")
+        if not is_uploaded_file(path, upload_root):
+            log.warning("refused a non-upload path handed to /add_minutes: %s", path)
+            rejected.append(
+                {
+                    "file": name,
+                    "reason": "アップロードされたファイルではないため読み込みません。"
+                    "ファイルはアップロードして追加してください。"
+                    " / Not an uploaded file: only files uploaded to this server are read."
+                    " Upload the file instead of giving a path.",
+                }
+            )
+            continue
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             rejected.append(
                 {
