@@ -18,7 +18,14 @@ from typing import Any
 
 from rag.config import Settings
 from rag.errors import LLMError
-from rag.glossary import english_keys, japanese_terms
+from rag.question import (
+    _FACET_META,
+    asked_facets,
+    content_terms,
+    infer_roles,
+    judge_terms,
+    term_coverage,
+)
 from rag.text import detect_lang, nfkc, split_sentences, squash
 from rag.types import (
     ROLE_CHAIR,
@@ -31,28 +38,17 @@ from rag.types import (
     Citation,
     Filters,
     Hit,
+    Judged,
     Meeting,
 )
 
 log = logging.getLogger(__name__)
 
-# --- Named thresholds (tuned on eval/minutes_gold.jsonl; see decide_found) ---------------
-CANDIDATES = 10  # hits retrieved before selection (the answer cites at most MAX_CITATIONS)
-MAX_CITATIONS = 3
-# Refusal (decide_found). "lift" = cosine of the best passage minus the mean cosine of the
-# query to all passages: how much the best passage stands out. Absolute cosines are not
-# comparable across languages (e5 gives English questions ~0.05 lower cosines to Japanese
-# text), the lift is.
-DENSE_FLOOR = 0.74  # below this cosine nothing is an answer
-SUPPORT_MIN = 0.026  # lift + keyword bonuses needed to answer
-COVERAGE_WEIGHT = 0.04  # bonus per share of content terms found in one retrieved passage
-AGREE_WEIGHT = 0.005  # bonus when dense and BM25 both rank a passage in their top AGREE_TOP
-AGREE_TOP = 3
-LIFT_SAMPLE = 20_000  # passages used for the mean cosine on large indexes
-# Selection: further statements are cited only if nearly as relevant as the best one.
-SELECT_MARGIN = 0.005  # in relevance = cosine + SELECT_COVERAGE_WEIGHT * coverage
-SELECT_COVERAGE_WEIGHT = 0.015
-SELECT_MIN_COVERAGE = 0.5
+# Candidates the judge reads (rag/judge.py); the training script judges the same number.
+CANDIDATES = 20
+# Upper bound on citations of one answer: "what did members say about X" cites every statement
+# judged relevant; past this many an answer stops being readable (the UI lists the rest).
+MAX_CITATIONS = 30
 
 NOT_FOUND_JA = "議事録に該当する発言は見つかりませんでした。"
 NOT_FOUND_EN = "The minutes contain no statement on this."
@@ -63,74 +59,7 @@ FALLBACK_NOTE = (
     " / The LLM answer could not be verified, so the extractive answer is shown."
 )
 
-# --- Question analysis ----------------------------------------------------------------
-
-_TERM = re.compile(r"[a-z0-9][a-z0-9.+\-]*|[\u30a0-\u30ffー]+|[\u3400-\u9fff々〆]+")
-_MARKER = re.compile(r"\[(\d+)\]")
-
-
-def _words(s: str) -> set[str]:
-    return set(s.split())
-
-
-# Words that shape a question but say nothing about its topic.
-_JA_STOP = _words(
-    """何 誰 言 述 話 意見 発言 委員 事務局 座長 議長 会長 委員長 有識者 構成員 説明員 会議 議事録
-    議事 内容 教 説明 関 対 点 方 事 等 時 際 今回 本 回 的 主 他 件 様 考 思 指摘 提案 声 者 人
-    挙 触 述べ 話題 議論 質問 回答 答 尋 求 必要 大切 重要 可能 場合 以下 以上 次 前 中 各
-    テーマ ところ もの こと"""
-)
-_EN_STOP = _words(
-    """a an the of about on in at to for from by with and or but not no is are was were be been
-    being do does did done doing have has had what which who whom whose when where why how
-    whether that this these those there their they them it its any anyone anything some
-    someone something say says said saying tell told mention mentioned mentions discuss
-    discussed talk talked speak spoke comment comments commented opinion opinions think
-    thought view views member members secretariat chair chairman chairperson official
-    officials committee meeting meetings minutes please me my we our you your i regarding
-    concerning get got give given like can could should would will shall may might must
-    kind kinds sort type else other others also more most much many anything else
-    statement statements raised point points question questions answer answers"""
-)
-
-# Meeting-info facets (asked about the meeting itself rather than what was said in it).
-_FACETS: dict[str, re.Pattern[str]] = {
-    "date": re.compile(
-        r"いつ|日時|日付|開催日|何日|何月|日程|\bwhen\b|\bdate\b|what day", re.IGNORECASE
-    ),
-    "venue": re.compile(
-        r"どこ|場所|会場|開催地|\bwhere\b|\bvenue\b|\blocation\b|\bplace\b", re.IGNORECASE
-    ),
-    "attendees": re.compile(
-        r"出席|参加者|参加した|\battend|\bparticipant|who (?:was|were) (?:there|present)",
-        re.IGNORECASE,
-    ),
-    "agenda": re.compile(r"議題|次第|\bagenda\b", re.IGNORECASE),
-    "held": re.compile(r"開催|開かれ|\bheld\b|take place|took place|\bhold\b", re.IGNORECASE),
-}
-_FACET_WORDS = _words(
-    """日時 日付 開催日 何日 何月 日程 場所 会場 開催地 開催 出席 出席者 参加者 参加 議題 次第 開
-    when date day where venue location place attend attended attendees attendee participants
-    participant present agenda held hold take took"""
-)
-# Meta statement text that answers each facet (matched on NFKC text).
-_FACET_META = {
-    "date": re.compile(r"日\s*時|開催日|日\s*程|\d{4}年|令和|平成|\d+月\d+日"),
-    "venue": re.compile(r"場\s*所|会\s*場|開催地"),
-    "attendees": re.compile(r"出\s*席|参加者|名簿"),
-    "agenda": re.compile(r"議\s*題|次\s*第"),
-}
-
-# Role words in questions -> canonical role (only used when no explicit role filter is given).
-_ROLE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    (ROLE_CHAIR, re.compile(r"座長|議長|委員長|会長|\bchair", re.IGNORECASE)),
-    (
-        ROLE_MEMBER,
-        re.compile(r"委員(?!会|長)|有識者|構成員|\bmembers?\b|\bexperts?\b", re.IGNORECASE),
-    ),
-    (ROLE_SECRETARIAT, re.compile(r"事務局|secretariat", re.IGNORECASE)),
-    (ROLE_OFFICIAL, re.compile(r"説明員|\bofficials?\b", re.IGNORECASE)),
-]
+# --- Question analysis (rag/question.py) and follow-ups ----------------------------------
 
 _FOLLOWUP_JA = re.compile(r"^(?:(?:他|ほか)に(?:は|も)?|それ(?:について|で)?は?|では|じゃあ)")
 _FOLLOWUP_EN = re.compile(
@@ -138,58 +67,7 @@ _FOLLOWUP_EN = re.compile(
     re.IGNORECASE,
 )
 _OTHERS = re.compile(r"(?:他|ほか)に|anything else|what else|\bothers?\b|\bmore\b", re.IGNORECASE)
-
-
-def content_terms(text: str) -> list[str]:
-    """The question's topic words: NFKC + lowercase, script runs (kanji / katakana / Latin),
-    minus question words, role words and one-character kanji (too ambiguous to count)."""
-    out: list[str] = []
-    for t in _TERM.findall(nfkc(text).lower()):
-        t = t.strip(".-+")
-        if not t or t in _JA_STOP or t in _EN_STOP or t in _FACET_WORDS:
-            continue
-        if len(t) == 1:
-            continue
-        if t.isascii() and len(t) < 3 and not any(c.isdigit() for c in t) and t not in ("dx", "it"):
-            continue
-        if t not in out:
-            out.append(t)
-    return out
-
-
-def term_coverage(terms: Sequence[str], text: str) -> float:
-    """Share of ``terms`` present in ``text`` (NFKC, no whitespace, lowercase). Long kanji /
-    katakana compounds count partially by their character bigrams, so 市民意識調査 still
-    matches 市民意識."""
-    if not terms:
-        return 0.0
-    hay = squash(text).lower()
-    total = 0.0
-    for t in terms:
-        if t in hay:
-            total += 1.0
-        elif len(t) >= 3 and not t.isascii():
-            grams = [t[i : i + 2] for i in range(len(t) - 1)]
-            frac = sum(g in hay for g in grams) / len(grams)
-            total += frac if frac >= 0.5 else 0.0
-    return total / len(terms)
-
-
-def infer_roles(question: str) -> tuple[str, ...]:
-    """Role filter implied by the question (委員の意見 / what did members say / 事務局...).
-    Empty when no role or several conflicting roles are mentioned."""
-    found = [role for role, pat in _ROLE_PATTERNS if pat.search(nfkc(question))]
-    return (found[0],) if len(found) == 1 else ()
-
-
-def asked_facets(question: str) -> list[str]:
-    q = nfkc(question)
-    facets = [f for f, pat in _FACETS.items() if pat.search(q)]
-    if "held" in facets:
-        facets.remove("held")
-        if not (set(facets) & {"date", "venue", "attendees", "agenda"}):
-            facets += ["date", "venue"]
-    return facets
+_MARKER = re.compile(r"\[(\d+)\]")
 
 
 def _meeting_keys(meeting: Meeting) -> set[str]:
@@ -328,70 +206,52 @@ def _interpreted_note(q: str) -> str:
     return f"前の質問を踏まえて「{q}」として検索しました / Searched as a follow-up: “{q}”"
 
 
-# --- Evidence and the refusal decision -------------------------------------------------
+# --- Judgement: what the minutes say about the question --------------------------------
 
 
 @dataclass(frozen=True)
-class Evidence:
-    dense_top: float  # best dense cosine among the candidates (0 when unknown)
-    lift: float  # dense_top minus the query's mean cosine to all passages
-    agree: bool  # dense and BM25 (with a positive score) both rank a passage near the top
-    coverage: float  # best share of content terms found in one candidate passage
-    n_terms: int  # content terms of the question (after removing meeting names)
-    bm25_top: float = 0.0
+class Judgement:
+    """The judge's verdict on a question's candidates: found or not, and which are relevant."""
 
-    @property
-    def support(self) -> float:
-        return self.lift + COVERAGE_WEIGHT * self.coverage + (AGREE_WEIGHT if self.agree else 0.0)
+    judged: tuple[Judged, ...]  # every candidate, most relevant first
+    found: bool
+    relevant: tuple[Judged, ...]  # the statements an answer cites (found only)
 
 
-def mean_cosine(index: Any, query: str) -> float | None:
-    """The query's mean cosine to the indexed passages (a sample on large indexes), or None
-    when the index has no vectors (then the candidates' own mean stands in)."""
-    vectors = getattr(index, "vectors", None)
-    if vectors is None or not hasattr(index, "embedder") or len(vectors) == 0:
-        return None
-    import numpy as np
+def judge_candidates(
+    index: Any, query: str, hits: Sequence[Hit], roles: Sequence[str]
+) -> Judgement:
+    """Probability per candidate (rag/judge.py); found when the best reaches the model's answer
+    threshold; cited: every non-meta statement at or above the cite threshold (at least the
+    best one), one per statement."""
+    from rag.judge import judge, load_model, question_view
 
-    v = np.asarray(vectors)
-    if len(v) > LIFT_SAMPLE:
-        v = v[:: len(v) // LIFT_SAMPLE + 1]
-    q = index.embedder().embed_queries([query])[0]
-    return float((v @ q).mean())
-
-
-def gather_evidence(
-    hits: Sequence[Hit], terms: Sequence[str], mean_cos: float | None = None
-) -> Evidence:
-    dense = [h.dense_score for h in hits if h.dense_score is not None]
-    bm25 = [h.bm25_score for h in hits if h.bm25_score is not None]
-    top_dense = {h.chunk.id for h in hits if h.dense_rank is not None and h.dense_rank <= AGREE_TOP}
-    top_bm25 = {
-        h.chunk.id
-        for h in hits
-        if h.bm25_rank is not None and h.bm25_rank <= AGREE_TOP and (h.bm25_score or 0) > 0
-    }
-    coverage = max((term_coverage(terms, _passage_text(h.chunk)) for h in hits), default=0.0)
-    top = max(dense, default=0.0)
-    if mean_cos is None:
-        mean_cos = sum(dense) / len(dense) if dense else top
-    return Evidence(
-        dense_top=top,
-        lift=top - mean_cos,
-        agree=bool(top_dense & top_bm25),
-        coverage=coverage,
-        n_terms=len(terms),
-        bm25_top=max(bm25, default=0.0),
-    )
+    if not hits:
+        return Judgement((), False, ())
+    model = load_model()
+    judged = tuple(judge(question_view(index, query, roles), hits, model))
+    content = [j for j in judged if j.hit.chunk.kind != "meta"]
+    found = bool(content) and content[0].relevance >= model.answer_threshold
+    if not found:
+        return Judgement(judged, False, ())
+    relevant: list[Judged] = []
+    seen: set[tuple[str, int]] = set()
+    for j in content:
+        key = (j.hit.chunk.meeting_id, j.hit.chunk.order)
+        if key in seen or (relevant and j.relevance < model.cite_threshold):
+            continue
+        seen.add(key)
+        relevant.append(j)
+    return Judgement(judged, True, tuple(relevant[:MAX_CITATIONS]))
 
 
-def decide_found(ev: Evidence) -> bool:
-    """The single refusal decision. Dense similarity says "this passage is about the same
-    thing" across languages and paraphrases, but only its lift over the query's average
-    similarity is comparable between questions; keyword evidence (content terms present in a
-    retrieved passage; dense and BM25 agreeing on a passage) adds to it. Under the cosine
-    floor nothing answers."""
-    return ev.dense_top >= DENSE_FLOOR and ev.support >= SUPPORT_MIN
+def relevant_statements(
+    index: Any, topic: str, filters: Filters, settings: Settings, depth: int = CANDIDATES
+) -> list[Judged]:
+    """Every statement the judge finds relevant to ``topic`` among ``depth`` hybrid candidates
+    (the Briefing's cut: the same as an answer's, not a fixed k); empty when not found."""
+    hits = _search(index, topic, max(depth, CANDIDATES), filters, settings)
+    return list(judge_candidates(index, topic, hits, filters.roles).relevant)
 
 
 def _passage_text(c: Chunk) -> str:
@@ -481,41 +341,6 @@ def _sentence_sims(question: str, chunks: Sequence[Chunk], settings: Settings) -
 # --- Selection and text ---------------------------------------------------------------
 
 
-def relevance(h: Hit, terms: Sequence[str]) -> float:
-    """Cosine plus the keyword bonus: the order in which statements are cited."""
-    cov = term_coverage(terms, _passage_text(h.chunk)) if terms else 0.0
-    return (h.dense_score or 0.0) + SELECT_COVERAGE_WEIGHT * cov
-
-
-def select_hits(hits: Sequence[Hit], terms: Sequence[str], max_n: int = MAX_CITATIONS) -> list[Hit]:
-    """The statements that answer, most relevant first: the best hit, plus hits nearly as
-    relevant that share as many content terms; one per statement (split parts deduplicated);
-    no meeting-info chunks."""
-    pool = [h for h in hits if h.chunk.kind != "meta"]
-    if not pool:
-        return []
-    scored = sorted(((relevance(h, terms), h) for h in pool), key=lambda x: -x[0])
-    best_rel, best = scored[0]
-    best_cov = term_coverage(terms, _passage_text(best.chunk)) if terms else 0.0
-    need_cov = min(best_cov, SELECT_MIN_COVERAGE)
-    out: list[Hit] = []
-    seen: set[tuple[str, int]] = set()
-    for rel, h in scored:
-        key = (h.chunk.meeting_id, h.chunk.order)
-        if key in seen:
-            continue
-        if out:
-            if rel < best_rel - SELECT_MARGIN:
-                break
-            if need_cov > 0 and term_coverage(terms, _passage_text(h.chunk)) < need_cov:
-                continue
-        seen.add(key)
-        out.append(h)
-        if len(out) >= max_n:
-            break
-    return out
-
-
 def meeting_label(title: str, number: int | None = None) -> str:
     """Short display name: NFKC, no fiscal-year prefix or document-type suffix, no spaces
     next to Japanese characters (令和４年度 第２回北海道 Society5.0推進会議 開催概要 →
@@ -576,42 +401,51 @@ def compose_text(
     return "\n".join(sentences)
 
 
+def _group_by_meeting_and_role(
+    chunks: Sequence[Chunk], meetings: dict[str, Meeting]
+) -> list[list[Chunk]]:
+    """Cited statements grouped by meeting (in date order) and role (in order of first
+    appearance), each group in the order the minutes record them."""
+
+    def meeting_key(c: Chunk) -> tuple[str, str]:
+        m = meetings.get(c.meeting_id)
+        return ((m.date if m else c.date) or "9999", c.meeting_id)
+
+    by_key: dict[tuple[str, str], list[Chunk]] = {}
+    for c in sorted(chunks, key=lambda c: (meeting_key(c), c.order, c.part)):
+        by_key.setdefault((c.meeting_id, c.role), []).append(c)
+    return list(by_key.values())
+
+
 def extractive_answer(
     question: str,
-    hits: Sequence[Hit],
+    chosen: Sequence[Hit],
     meetings: dict[str, Meeting],
     terms: Sequence[str],
     settings: Settings | None = None,
     filters: Filters | None = None,
+    relevance: dict[str, float] | None = None,
 ) -> Answer:
-    """Cite the selected statements with their most relevant sentence(s), grouped by meeting
-    and speaker role, framed in the question's language."""
+    """Cite every chosen statement with its most relevant sentence(s), grouped by meeting and
+    speaker role, framed in the question's language. ``relevance``: chunk id -> the judge's
+    probability, carried into the citations."""
     lang = detect_lang(question)
-    chosen = select_hits(hits, terms)
     if not chosen:
-        return refusal(question, hits, filters)
+        return refusal(question, chosen, filters)
     chunks = [h.chunk for h in chosen]
     sims = _sentence_sims(question, chunks, settings) if settings is not None else {}
-    # Group by meeting, then role, keeping the order of each group's best hit.
-    order: list[tuple[str, str]] = []
-    members: dict[tuple[str, str], list[Chunk]] = {}
-    for c in chunks:
-        key = (c.meeting_id, c.role)
-        if key not in members:
-            order.append(key)
-            members[key] = []
-        members[key].append(c)
-    order.sort(key=lambda k: next(i for i, c in enumerate(chunks) if c.meeting_id == k[0]))
     citations: list[Citation] = []
     groups: list[tuple[Chunk, list[tuple[int, str]]]] = []
-    for key in order:
+    for group in _group_by_meeting_and_role(chunks, meetings):
         items: list[tuple[int, str]] = []
-        for c in members[key]:  # most relevant first
+        for c in group:
             n = len(citations) + 1
             quote = best_quote(c, terms, sims)
-            citations.append(Citation(n=n, chunk=c, quote=quote))
+            citations.append(
+                Citation(n=n, chunk=c, quote=quote, relevance=(relevance or {}).get(c.id))
+            )
             items.append((n, quote))
-        groups.append((members[key][0], items))
+        groups.append((group[0], items))
     text = compose_text(groups, meetings, lang)
     return Answer(
         question=question,
@@ -795,7 +629,7 @@ def _resolve_meeting_refs(refs: Sequence[str], meetings: dict[str, Meeting]) -> 
 def _search(index: Any, query: str, k: int, filters: Filters, settings: Settings) -> list[Hit]:
     from rag.retrieve import search
 
-    return list(search(index, query, k=k, filters=filters, settings=settings))
+    return list(search(index, query, k=k, filters=filters, settings=settings, rerank=False))
 
 
 def _resolve_llm(llm: Any, settings: Settings) -> tuple[Any, str | None]:
@@ -874,33 +708,27 @@ def answer_stream(
             eff = replace(eff, meetings=tuple(named))
 
     all_hits = _search(index, query, max(CANDIDATES, settings.k), eff, settings)
-    terms = content_terms(query)
-    # Place names select a meeting; they are not evidence that the topic was discussed.
-    scope = _scope_terms(terms, list(meetings.values()), whole_title=False)
-    terms = [t for t in terms if t not in scope]
-    # Whether the minutes address the topic is judged on all hits; 他には？ then answers from
-    # the statements not cited before.
-    ev = gather_evidence(all_hits, terms, mean_cosine(index, query) if all_hits else None)
-    log.debug("evidence %s", ev)
-    hits = [h for h in all_hits if h.chunk.id not in resolved.exclude]
-    # Which statements to quote: an English question's own words rarely occur in Japanese
-    # minutes, so its glossary terms (the ones retrieval searched with) rank the statements.
-    # The refusal decision above keeps the question's own terms: it was calibrated on them.
-    if detect_lang(query) == "en":
-        glossed = japanese_terms(query)
-        if glossed:
-            # The translated English words cannot occur in Japanese text; keep the others
-            # (names such as FIWARE) and add the Japanese terms.
-            translated = set(content_terms(" ".join(english_keys(query))))
-            extra = content_terms(" ".join(glossed))
-            terms = [t for t in terms if t not in translated]
-            terms += [t for t in extra if t not in terms and t not in scope]
-    if not hits or not decide_found(ev):
-        r = refusal(question, hits or all_hits, eff)
-        if resolved.exclude and all_hits and decide_found(ev):
+    # Whether the minutes address the topic is judged on all candidates; 他には？ then answers
+    # from the relevant statements not cited before.
+    verdict = judge_candidates(index, query, all_hits, eff.roles)
+    chosen = [j for j in verdict.relevant if j.hit.chunk.id not in resolved.exclude]
+    if not chosen:
+        closest = [j.hit for j in verdict.judged if j.hit.chunk.id not in resolved.exclude]
+        r = refusal(question, closest or all_hits, eff)
+        if resolved.exclude and verdict.found:
             r = replace(r, text=NO_OTHER_JA if detect_lang(question) == "ja" else NO_OTHER_EN)
         yield from _final(r, question, notes)
         return
+    hits = [j.hit for j in chosen]
+    scores = {j.hit.chunk.id: j.relevance for j in chosen}
+    # Which sentence of a statement to quote: the question's topic words (an English
+    # question's glossary translations); place names only select a meeting.
+    terms = judge_terms(query)
+    scope = _scope_terms(terms, list(meetings.values()), whole_title=False)
+    terms = [t for t in terms if t not in scope]
+
+    def built_in() -> Answer:
+        return extractive_answer(question, hits, meetings, terms, settings, eff, scores)
 
     if model is not None:
         from rag.llm import llm_answer_stream
@@ -914,22 +742,15 @@ def answer_stream(
                     final = item
         except LLMError as exc:
             notes.append(f"{exc} 抽出型の回答を表示しています / Showing the extractive answer.")
-            a = extractive_answer(question, hits, meetings, terms, settings, eff)
-            yield from _final(replace(a, mode="llm-fallback"), question, notes)
+            yield from _final(replace(built_in(), mode="llm-fallback"), question, notes)
             return
         if final is None:  # invalid twice: the built-in answer, visibly marked
-            final = replace(
-                extractive_answer(question, hits, meetings, terms, settings, eff),
-                mode="llm-fallback",
-                note=FALLBACK_NOTE,
-            )
+            final = replace(built_in(), mode="llm-fallback", note=FALLBACK_NOTE)
         # The streamed text was a preview; only the final Answer is emitted now.
         yield _with_notes(final, question, notes)
         return
 
-    yield from _final(
-        extractive_answer(question, hits, meetings, terms, settings, eff), question, notes
-    )
+    yield from _final(built_in(), question, notes)
 
 
 def _with_notes(a: Answer, question: str, notes: Sequence[str]) -> Answer:

@@ -85,6 +85,7 @@ def _settings(args: argparse.Namespace):
         llm_provider=getattr(args, "llm_provider", None),
         llm_model=getattr(args, "llm_model", None),
         llm_base_url=getattr(args, "llm_base_url", None),
+        rerank=False if getattr(args, "no_rerank", False) else None,
     )
 
 
@@ -248,7 +249,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from rag.evaluate import evaluate, format_report
+    from rag.evaluate import evaluate, format_details, format_report
 
     settings = _settings(args)
     index = _ensure_index(settings)
@@ -260,10 +261,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
         modes=modes,
         settings=settings,
         answers=not args.no_answers,
+        details=args.details,
     )
     if args.json:
         _print_json(report if args.mode == "all" else report[modes[0]])
     else:
+        details = report[settings.mode].pop("details", None)
+        if details is not None:
+            print(format_details(details))
         print(format_report(report))
     return 0
 
@@ -284,6 +289,11 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--corpus-dir", type=Path, help="minutes folder (MINUTES_RAG_CORPUS_DIR)")
     p.add_argument("--model", help="sentence-transformers model id or path (MINUTES_RAG_MODEL)")
+    p.add_argument(
+        "--no-rerank",
+        action="store_true",
+        help="hybrid results in fusion order, without the relevance judge (MINUTES_RAG_RERANK)",
+    )
 
 
 def _add_filters(p: argparse.ArgumentParser) -> None:
@@ -342,6 +352,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=10)
     p.add_argument("--mode", choices=["hybrid", "dense", "bm25", "all"])
     p.add_argument("--no-answers", action="store_true", help="retrieval metrics only (faster)")
+    p.add_argument(
+        "--details",
+        action="store_true",
+        help="per question: rank of the first gold hit, answered or refused, what was cited",
+    )
     p.add_argument("--json", action="store_true")
     _add_common(p)
     p.set_defaults(func=cmd_eval)

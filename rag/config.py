@@ -49,6 +49,7 @@ class Settings:
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
     expand_dense: bool = False  # also embed English questions with their glossary terms
+    rerank: bool = True  # hybrid results re-ranked by the learned relevance judge (rag/judge.py)
     ann_threshold: int = 50_000  # above this many chunks use HNSW instead of exact search
 
     # Answering

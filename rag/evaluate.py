@@ -115,7 +115,25 @@ def _forget_queries(index: Any) -> None:
         index.embedder().clear_query_cache()
 
 
-def _answer_metrics(rows: list[dict], index: Any, settings: Settings) -> dict:
+def _cited(result: Any) -> list[dict]:
+    return [
+        {
+            "n": c.n,
+            "file": c.chunk.file,
+            "lines": [c.chunk.start_line, c.chunk.end_line],
+            "role": c.chunk.role,
+            "speaker": c.chunk.speaker or c.chunk.role_label,
+            "relevance": None if c.relevance is None else round(c.relevance, 4),
+            "quote": c.quote[:80],
+        }
+        for c in result.citations
+    ]
+
+
+def _answer_metrics(
+    rows: list[dict], index: Any, settings: Settings, details: dict[str, dict] | None = None
+) -> dict:
+    """Refusal and citation quality; with ``details``, fills qid -> what was answered."""
     from rag.answer import answer
 
     unans = [r for r in rows if not r["answerable"]]
@@ -131,6 +149,10 @@ def _answer_metrics(rows: list[dict], index: Any, settings: Settings) -> dict:
         t0 = time.perf_counter()
         result = answer(row["question"], index, filters=_filters_for(row), settings=settings)
         latencies.append(time.perf_counter() - t0)
+        if details is not None:
+            details.setdefault(row["qid"], {}).update(
+                found=result.found, mode=result.mode, cited=_cited(result)
+            )
         if not row["answerable"]:
             refused_unans += not result.found
             continue
@@ -162,9 +184,12 @@ def evaluate(
     modes: list[str] | None = None,
     settings: Settings | None = None,
     answers: bool = True,
+    details: bool = False,
 ) -> dict[str, dict]:
     """Metrics per retrieval mode over answerable questions (plus answer metrics for the
-    configured mode when ``answers``). Returns {mode: {...}}."""
+    configured mode when ``answers``). Returns {mode: {...}}; with ``details`` the configured
+    mode also lists, per question, the rank of its first gold hit, whether it was answered
+    and what was cited, so that misses can be read."""
     from rag.config import load_settings
     from rag.retrieve import search
 
@@ -173,6 +198,10 @@ def evaluate(
     answerable = [r for r in rows if r["answerable"]]
     modes = modes or [settings.mode]
     report: dict[str, dict] = {}
+    per_q: dict[str, dict] = {
+        r["qid"]: {"question": r["question"], "answerable": r["answerable"], "lang": r["lang"]}
+        for r in rows
+    }
     for mode in modes:
         ranks: list[int | None] = []
         latencies: list[float] = []
@@ -183,10 +212,36 @@ def evaluate(
             hits = search(index, row["question"], k=k, mode=mode, filters=_filters_for(row))
             latencies.append(time.perf_counter() - t0)
             ranks.append(next((h.rank for h in hits if _is_hit(h.chunk.text, gold)), None))
+            if mode == settings.mode:
+                per_q[row["qid"]]["rank"] = ranks[-1]
         report[mode] = _retrieval_metrics(answerable, ranks, latencies)
     if answers:
-        report[settings.mode].update(_answer_metrics(rows, index, settings))
+        report[settings.mode].update(
+            _answer_metrics(rows, index, settings, per_q if details else None)
+        )
+    if details:
+        report[settings.mode]["details"] = [{"qid": q, **d} for q, d in per_q.items()]
     return report
+
+
+def format_details(details: list[dict]) -> str:
+    """One line per question: ✓/✗ answered as it should be, rank of the first gold hit, what
+    was cited (file:lines role relevance)."""
+    lines = []
+    for d in details:
+        ok = d.get("found") == d["answerable"] if "found" in d else None
+        mark = "?" if ok is None else ("✓" if ok else "✗")
+        rank = d.get("rank")
+        rank_s = "-" if not d["answerable"] else (str(rank) if rank else "miss")
+        cited = ", ".join(
+            f"{Path(c['file']).name}:{c['lines'][0]} {c['role']}"
+            + (f" {c['relevance']:.2f}" if c["relevance"] is not None else "")
+            for c in d.get("cited", [])
+        )
+        lines.append(f"{mark} {d['qid']:<10} rank {rank_s:>4}  {d['question'][:48]}")
+        if cited:
+            lines.append(f"      cited: {cited}")
+    return "\n".join(lines)
 
 
 def format_report(report: dict[str, dict]) -> str:

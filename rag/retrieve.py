@@ -23,6 +23,9 @@ from rag.types import Chunk, Filters, Hit, canonical_role, source_dict
 if TYPE_CHECKING:
     from rag.index import MinutesIndex
 
+# Hybrid candidates the judge re-ranks: the same number it was trained on (scripts/train_judge.py).
+RERANK_DEPTH = 20
+
 # Recorded in the manifest; bump when tokenisation changes (the BM25 part is then rebuilt).
 BM25_TOKENIZER = "sudachi-core-B-normalized-nopunct+bigram-v1"
 
@@ -176,11 +179,43 @@ def search(
     mode: str | None = None,
     filters: Filters | None = None,
     settings: Settings | None = None,
+    rerank: bool | None = None,
 ) -> list[Hit]:
-    """Top-k chunks for ``query``: hybrid (weighted reciprocal-rank fusion), dense or bm25."""
+    """Top-k chunks for ``query``: hybrid (weighted reciprocal-rank fusion, then re-ranked by
+    the relevance judge unless ``rerank`` / ``settings.rerank`` is off), dense or bm25."""
     settings = settings or index.settings
     k = settings.k if k is None else k
     mode = (mode or settings.mode).lower()
+    rerank = settings.rerank if rerank is None else rerank
+    if mode == "hybrid" and rerank:
+        return reranked(index, query, k, filters, settings)
+    return _search(index, query, k, mode, filters, settings)
+
+
+def reranked(
+    index: MinutesIndex, query: str, k: int, filters: Filters | None, settings: Settings
+) -> list[Hit]:
+    """The hybrid candidates (at least RERANK_DEPTH of them) in the judge's order, top k."""
+    from dataclasses import replace
+
+    from rag.judge import judge, question_view
+
+    hits = _search(index, query, max(k, RERANK_DEPTH), "hybrid", filters, settings)
+    if not hits:
+        return hits
+    roles = tuple(filters.roles) if filters else ()
+    judged = judge(question_view(index, query, roles), hits)
+    return [replace(j.hit, rank=r, relevance=j.relevance) for r, j in enumerate(judged[:k], 1)]
+
+
+def _search(
+    index: MinutesIndex,
+    query: str,
+    k: int,
+    mode: str,
+    filters: Filters | None,
+    settings: Settings,
+) -> list[Hit]:
     if mode not in ("hybrid", "dense", "bm25"):
         raise ConfigError(
             f"検索モード {mode!r} は使えません（hybrid / dense / bm25）。"

@@ -145,6 +145,15 @@ class Hit:
     bm25_score: float | None = None
     dense_rank: int | None = None
     bm25_rank: int | None = None
+    relevance: float | None = None  # the relevance judge's probability, when re-ranked
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A retrieved passage with the relevance judge's verdict (rag/judge.py)."""
+
+    hit: Hit
+    relevance: float  # probability that the passage addresses the question
 
 
 @dataclass(frozen=True)
@@ -152,6 +161,7 @@ class Citation:
     n: int  # the [n] marker in the answer text
     chunk: Chunk
     quote: str  # verbatim substring of chunk.text
+    relevance: float | None = None  # the judge's probability (rag/judge.py), when judged
 
 
 @dataclass(frozen=True)
@@ -341,12 +351,14 @@ def hit_to_dict(h: Hit) -> dict:
         "score": round(h.score, 6),
         "dense_score": None if h.dense_score is None else round(h.dense_score, 6),
         "bm25_score": None if h.bm25_score is None else round(h.bm25_score, 6),
+        "relevance": None if h.relevance is None else round(h.relevance, 4),
         **source_dict(h.chunk),
     }
 
 
 def citation_to_dict(c: Citation) -> dict:
-    return {"n": c.n, "quote": c.quote, **source_dict(c.chunk)}
+    rel = None if c.relevance is None else round(c.relevance, 4)
+    return {"n": c.n, "quote": c.quote, "relevance": rel, **source_dict(c.chunk)}
 
 
 def answer_to_dict(a: Answer) -> dict:

@@ -76,6 +76,8 @@ _ROLE_CLASS = {
 NOT_FOUND = "議事録に該当する発言は見つかりませんでした / Not found in the minutes"
 UPLOAD_SUBDIR = "uploads"
 BRIEFING_DEFAULT_K = 15
+# Source cards shown before "show all": about one screen of the sources panel.
+SHOWN_CARDS = 5
 
 
 # ---------------------------------------------------------------- backend state
@@ -273,8 +275,10 @@ def source_card(
     terms: Iterable[str] = (),
     src_index: int | None = None,
     extra_class: str = "",
+    relevance: float | None = None,
 ) -> str:
-    """One numbered source card: meeting, date, agenda, role, verbatim text, file and lines."""
+    """One numbered source card: meeting, date, agenda, role, verbatim text, file and lines
+    (and the relevance judge's probability when the statement was judged)."""
     agenda = " ／ ".join(_e(x) for x in (chunk.agenda, chunk.topic) if x)
     speaker = f'<span class="src-speaker">{_e(chunk.speaker)}</span>' if chunk.speaker else ""
     open_btn = (
@@ -288,7 +292,14 @@ def source_card(
         f'<header class="src-head"><span class="src-n">{_e(n)}</span>'
         f"{role_badge(chunk.role, chunk.role_label)}{speaker}"
         f'<span class="src-title">{_e(chunk.title)}</span>'
-        f'<span class="src-date">{_e(format_date(chunk.date))}</span></header>'
+        f'<span class="src-date">{_e(format_date(chunk.date))}</span>'
+        + (
+            f'<span class="src-rel" title="関連度（学習モデルの確率） / relevance">'
+            f"関連度 {relevance:.2f}</span>"
+            if relevance is not None
+            else ""
+        )
+        + "</header>"
         + (f'<div class="src-agenda">議題 / Agenda: {agenda}</div>' if agenda else "")
         + f'<blockquote class="src-text">{highlight(chunk.text, quote, terms)}</blockquote>'
         f'<footer class="src-foot">{_where(chunk.file, chunk.start_line, chunk.end_line)}'
@@ -302,11 +313,29 @@ def render_answer_sources(ans: Answer) -> tuple[str, list[dict]]:
     refs: list[dict] = []
     parts: list[str] = []
     if ans.found and ans.citations:
-        parts.append('<h3 class="src-heading">出典 / Sources</h3>')
+        parts.append(f'<h3 class="src-heading">出典 / Sources（{len(ans.citations)}）</h3>')
+        cards = []
         for c in ans.citations:
             refs.append(_ref(c.chunk, c.quote))
+            cards.append(
+                source_card(
+                    c.n,
+                    c.chunk,
+                    quote=c.quote,
+                    terms=terms,
+                    src_index=len(refs) - 1,
+                    relevance=c.relevance,
+                )
+            )
+        parts.extend(cards[:SHOWN_CARDS])
+        if len(cards) > SHOWN_CARDS:
+            # A complete answer may cite many statements: the first few are shown, the rest
+            # one click away, still in the same numbered order as the markers.
             parts.append(
-                source_card(c.n, c.chunk, quote=c.quote, terms=terms, src_index=len(refs) - 1)
+                f'<details class="more-sources"><summary>すべて表示（残り {len(cards) - SHOWN_CARDS} 件）'
+                f" / Show all {len(cards)} sources</summary>"
+                + "".join(cards[SHOWN_CARDS:])
+                + "</details>"
             )
     if not ans.found:
         parts.append(f'<div class="not-found"><strong>{_e(NOT_FOUND)}</strong></div>')
@@ -795,11 +824,18 @@ def build_app(settings: Settings, llm: Any = None) -> "gr.Blocks":
         filters = make_filters(meetings, roles, since, until)
         s = _override(settings, k, mode)
         index = backend.index(progress)
-        from rag.retrieve import search
+        from rag.answer import relevant_statements
 
         if not filters.roles:  # a memo wants opinions, not the date/venue lines
             filters = replace(filters, roles=tuple(r for r in ROLES if r != ROLE_META))
-        hits = search(index, topic, k=s.k, mode=s.mode, filters=filters, settings=s)
+        # The same relevance cut as answers; the slider caps how many statements are listed.
+        judged = relevant_statements(index, topic, filters, s, depth=2 * s.k)
+        hits = [j.hit for j in judged[: s.k]]
+        if not hits:
+            raise gr.Error(
+                f"「{topic}」に関する発言は議事録に見つかりませんでした。"
+                f" / The minutes contain no statement on “{topic}”."
+            )
         md = briefing_markdown(topic, index, hits, filters)
         folder = briefing_dir()
         path = folder / f"briefing-{_slug(topic)}.md"
@@ -1298,6 +1334,10 @@ body, .gradio-container { line-height: 1.75; letter-spacing: 0.02em; }
 .related .src-n { background: #d97706; }
 .src-title { font-weight: 600; color: var(--mr-ink); font-size: 0.92rem; }
 .src-date { color: var(--mr-muted); font-size: 0.85rem; }
+.src-rel { margin-left: auto; font-size: 0.75rem; color: var(--mr-muted); font-variant-numeric: tabular-nums; }
+.more-sources > summary { cursor: pointer; color: var(--mr-accent); font-size: 0.9rem; padding: 4px 2px; }
+.more-sources[open] > summary { margin-bottom: 12px; }
+.more-sources .src-card { margin-bottom: 12px; }
 .src-speaker { font-size: 0.85rem; color: var(--mr-ink); }
 .src-agenda { margin-top: 4px; font-size: 0.83rem; color: var(--mr-muted); }
 .src-text { margin: 8px 0 6px !important; padding: 8px 12px !important; border-left: 3px solid var(--mr-line) !important;

@@ -12,22 +12,18 @@ import pytest
 from rag.answer import (
     NOT_FOUND_EN,
     NOT_FOUND_JA,
-    Evidence,
     answer,
     answer_stream,
     best_quote,
     check_answer,
     content_terms,
-    decide_found,
     extractive_answer,
-    gather_evidence,
     infer_roles,
     is_followup,
     is_meeting_info,
     meeting_info_answer,
     meeting_label,
     resolve_followup,
-    select_hits,
     term_coverage,
 )
 from rag.config import Settings
@@ -190,52 +186,7 @@ def test_meeting_label_strips_fiscal_year_and_document_type():
     assert "開催概要" not in label and "令和" not in label
 
 
-# --- refusal decision ---------------------------------------------------------------------
-
-
-def _ev(lift: float, coverage: float = 0.0, agree: bool = False, top: float = 0.85) -> Evidence:
-    return Evidence(dense_top=top, lift=lift, agree=agree, coverage=coverage, n_terms=2)
-
-
-def test_decide_found_combines_lift_and_keyword_evidence():
-    from rag import answer as A
-
-    weak = A.SUPPORT_MIN - A.COVERAGE_WEIGHT * 0.5  # a lift that needs keyword help
-    assert decide_found(_ev(A.SUPPORT_MIN + 0.001))  # a passage that stands out: enough
-    assert not decide_found(_ev(weak))
-    assert decide_found(_ev(weak, coverage=0.6))
-    assert not decide_found(_ev(weak, agree=True))  # agreement alone is a small bonus
-    # Under the cosine floor keywords never answer (a word can match by chance).
-    assert not decide_found(_ev(0.05, coverage=1.0, agree=True, top=A.DENSE_FLOOR - 0.01))
-
-
-def test_gather_evidence_lift_and_agreement():
-    hits = [
-        Hit(FIWARE, 0.03, 1, 0.90, 2.0, 1, 1),
-        Hit(TELEWORK, 0.02, 2, 0.80, 0.0, 2, None),
-    ]
-    ev = gather_evidence(hits, ["fiware"], mean_cos=0.85)
-    assert abs(ev.lift - 0.05) < 1e-9 and ev.agree and ev.coverage == 1.0
-    # Without BM25 support on the shared passage there is no agreement.
-    no_bm25 = [replace(hits[0], bm25_score=0.0), hits[1]]
-    assert not gather_evidence(no_bm25, ["fiware"], mean_cos=0.85).agree
-
-
 # --- selection, quotes and framing ------------------------------------------------------------
-
-
-def test_select_hits_drops_weak_hits_meta_and_split_parts():
-    hits = [
-        _hit(OTHER_MEMBER, 1, 0.905),  # slightly higher cosine, but without the term
-        _hit(META_DATE, 2, 0.95),  # meeting info is never cited for a topic question
-        _hit(FIWARE, 3, 0.90),
-        _hit(FIWARE_PART2, 4, 0.899),  # same statement, another part
-        _hit(TELEWORK, 5, 0.80),  # far below the best
-    ]
-    chosen = [h.chunk for h in select_hits(hits, ["fiware"])]
-    assert chosen == [FIWARE]  # the term decides between close cosines; one per statement
-    chosen = [h.chunk for h in select_hits(hits, [])]
-    assert chosen[0] == OTHER_MEMBER and TELEWORK not in chosen and META_DATE not in chosen
 
 
 def test_best_quote_is_the_verbatim_sentence_with_the_terms():
@@ -246,11 +197,16 @@ def test_best_quote_is_the_verbatim_sentence_with_the_terms():
 
 
 def test_extractive_answer_japanese_framing_groups_by_meeting_and_role():
-    hits = [_hit(FIWARE, 1, 0.9), _hit(SECRETARIAT, 2, 0.898), _hit(TELEWORK, 3, 0.899)]
-    a = extractive_answer("データ基盤について何と言ったか", hits, MEETINGS, [])
+    # Given most relevant first; cited by meeting in date order (the undated Sapporo meeting
+    # last), then role, then the order of the minutes.
+    hits = [_hit(TELEWORK, 1, 0.9), _hit(SECRETARIAT, 2, 0.898), _hit(FIWARE, 3, 0.899)]
+    a = extractive_answer(
+        "データ基盤について何と言ったか", hits, MEETINGS, [], relevance={FIWARE.id: 0.9}
+    )
     assert_consistent(a)
     assert a.found and a.mode == "extractive"
     assert [c.chunk for c in a.citations] == [FIWARE, SECRETARIAT, TELEWORK]
+    assert [c.relevance for c in a.citations] == [0.9, None, None]
     first, second, third = a.text.splitlines()
     assert first.startswith("第2回北海道Society5.0推進会議（2023-02-08）で委員から、「")
     assert first.endswith("という意見がありました。")

@@ -1,0 +1,321 @@
+"""Relevance judgement: the probability that a retrieved passage addresses the question.
+
+The judge reads each candidate passage against the question (dense cosine and its margins,
+BM25, idf-weighted coverage of the question's topic words, whether its rarest word occurs in
+the passage or anywhere in the minutes, numbers, speaker role and reply/question agreement)
+and a small logistic model learned offline (``scripts/train_judge.py``, data card in
+``rag/models/judge.md``) turns those features into a probability. Answerability, ranking and
+which statements an answer cites all follow from these probabilities; no threshold here is
+set by hand: the model file carries them with the rule that chose them.
+
+Depends only on rag.types / rag.text / rag.question and numpy (the embedder is reached
+through the index object), so the answer stages above can call it without a cycle.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.question import asks_reply, folded, judge_terms, numbers
+from rag.text import detect_lang
+from rag.types import (
+    ROLE_CHAIR,
+    ROLE_META,
+    ROLE_SECRETARIAT,
+    Hit,
+    Judged,
+)
+
+MODEL_FILE = Path(__file__).with_name("models") / "judge.json"
+
+# Roles whose statements answer others' questions. Assembly roles (head of government,
+# officials) are matched by name so this module does not depend on which roles exist.
+_REPLY_ROLES = {ROLE_SECRETARIAT, "説明員", "首長"}
+# How many passages the mean cosine of a query is estimated on (a fixed-stride sample of large
+# indexes; the mean of 20k cosines is stable to ~1e-3, far below the features' spread).
+MEAN_SAMPLE = 20_000
+# Ranks beyond the candidate list count as this (log-scaled), i.e. "not retrieved by that side".
+MISSING_RANK = 100
+
+FEATURES = (
+    "cos",  # dense cosine of question and passage
+    "lift",  # cos minus the question's mean cosine over the minutes
+    "gap",  # cos minus the best candidate's cos
+    "bm25_rel",  # BM25 score relative to the best candidate's (0 = no keyword match)
+    "log_drank",
+    "log_brank",
+    "cov",  # share of topic words in the passage (long compounds count by bigrams)
+    "idf_cov",  # the same, weighted by each word's idf in these minutes
+    "rare_in",  # the question's rarest word that the minutes know is in this passage
+    "unknown",  # idf-weighted share of topic words that occur nowhere in the minutes
+    "n_terms",
+    "no_terms",
+    "num_q",  # the question names a number
+    "num_hit",  # share of its numbers that the passage names
+    "role_asked",
+    "role_match",
+    "reply_asked",
+    "is_reply",
+    "reply_match",
+    "speaker_hit",  # the passage's speaker (知事, 小池, 事務局...) is named in the question
+    "is_en",
+    "en_lift",
+    "en_idf_cov",
+    "len_log",
+    "is_meta",
+    "is_proc",
+)
+
+
+@dataclass(frozen=True)
+class QuestionView:
+    """What the judge knows about a question, computed once per question."""
+
+    text: str
+    terms: tuple[str, ...]
+    idf: tuple[float, ...]
+    known: tuple[bool, ...]
+    is_en: bool
+    numbers: frozenset[str]
+    roles: tuple[str, ...]
+    reply: bool
+    mean_cos: float
+
+
+# --- corpus statistics -------------------------------------------------------------------
+
+
+_cache_lock = threading.Lock()
+
+
+def _folded_texts(index: Any) -> list[str]:
+    """Searchable form of every chunk, made once per loaded index (kept on the object)."""
+    texts = getattr(index, "_judge_texts", None)
+    if texts is None:
+        with _cache_lock:
+            texts = getattr(index, "_judge_texts", None)
+            if texts is None:
+                texts = [folded(passage_text(c)) for c in index.chunks]
+                index._judge_texts = texts
+    return texts
+
+
+def passage_text(chunk: Any) -> str:
+    """The text a passage is judged on: its words plus the headings and speaker it sits under."""
+    parts = (chunk.text, chunk.topic, chunk.agenda, chunk.role_label, chunk.speaker)
+    return " ".join(p for p in parts if p)
+
+
+def contains(term: str, hay: str) -> float:
+    """1 when ``term`` occurs in ``hay``; a long kanji/katakana compound that does not occur
+    whole counts by the share of its bigrams present when at least half are (市民意識調査
+    still matches 市民意識), else 0."""
+    if term in hay:
+        return 1.0
+    if len(term) >= 3 and not term.isascii():
+        grams = [term[i : i + 2] for i in range(len(term) - 1)]
+        frac = sum(g in hay for g in grams) / len(grams)
+        return frac if frac >= 0.5 else 0.0
+    return 0.0
+
+
+def term_stats(index: Any, terms: Sequence[str]) -> tuple[list[float], list[bool]]:
+    """Per term: idf over the minutes' passages (log((N+1)/(df+0.5))) and whether it occurs at
+    all. Very large indexes are counted on a fixed-stride sample."""
+    texts = _folded_texts(index)
+    n = len(texts)
+    step = max(1, n // MEAN_SAMPLE)
+    sample = texts[::step]
+    idf, known = [], []
+    for t in terms:
+        df = sum(1 for s in sample if contains(t, s) > 0) * step
+        idf.append(math.log((n + 1) / (df + 0.5)))
+        known.append(df > 0)
+    return idf, known
+
+
+def mean_cosine(index: Any, qvec: np.ndarray) -> float:
+    vectors = np.asarray(index.vectors)
+    if len(vectors) == 0:
+        return 0.0
+    if len(vectors) > MEAN_SAMPLE:
+        vectors = vectors[:: len(vectors) // MEAN_SAMPLE + 1]
+    return float((vectors @ qvec).mean())
+
+
+def question_view(
+    index: Any, question: str, roles: Sequence[str] = (), qvec: np.ndarray | None = None
+) -> QuestionView:
+    terms = judge_terms(question)
+    idf, known = term_stats(index, terms)
+    if qvec is None and len(index.chunks):
+        from rag.glossary import search_queries
+
+        dense_query, _ = search_queries(question, index.settings.expand_dense)
+        qvec = index.embedder().embed_queries([dense_query])[0]
+    return QuestionView(
+        text=question,
+        terms=tuple(terms),
+        idf=tuple(idf),
+        known=tuple(known),
+        is_en=detect_lang(question) == "en",
+        numbers=frozenset(numbers(question)),
+        roles=tuple(roles),
+        reply=asks_reply(question),
+        mean_cos=mean_cosine(index, qvec) if qvec is not None else 0.0,
+    )
+
+
+# --- features ----------------------------------------------------------------------------
+
+
+def _speaker_named(chunk: Any, question_folded: str) -> bool:
+    for name in (chunk.role_label, chunk.speaker):
+        if not name:
+            continue
+        name = folded(name)
+        # 知事 in 小池知事は…; a person's family name (first two characters) in 増子議員の質問.
+        if name in (ROLE_SECRETARIAT,) or len(name) < 2:
+            continue
+        if name in question_folded or (len(name) >= 3 and name[:2] in question_folded):
+            return True
+    return False
+
+
+def passage_features(view: QuestionView, hits: Sequence[Hit]) -> np.ndarray:
+    """One row of FEATURES per hit (same order)."""
+    rows = np.zeros((len(hits), len(FEATURES)), dtype=np.float64)
+    if not hits:
+        return rows
+    best_cos = max((h.dense_score or 0.0) for h in hits)
+    best_bm25 = max((h.bm25_score or 0.0) for h in hits)
+    total_idf = sum(view.idf) or 1.0
+    known_idf = [(w, t) for t, w, k in zip(view.terms, view.idf, view.known, strict=True) if k]
+    rarest = max(known_idf)[1] if known_idf else None
+    unknown = sum(w for w, k in zip(view.idf, view.known, strict=True) if not k) / total_idf
+    qf = folded(view.text)
+    for i, h in enumerate(hits):
+        c = h.chunk
+        hay = folded(passage_text(c))
+        cos = h.dense_score or 0.0
+        present = [contains(t, hay) for t in view.terms]
+        cov = sum(present) / len(present) if present else 0.0
+        idf_cov = sum(p * w for p, w in zip(present, view.idf, strict=True)) / total_idf
+        nums = numbers(c.text) if view.numbers else set()
+        is_reply = c.role in _REPLY_ROLES
+        role_match = bool(view.roles) and (
+            c.role in view.roles or (c.role_label or "") in view.roles
+        )
+        f = {
+            "cos": cos,
+            "lift": cos - view.mean_cos,
+            "gap": cos - best_cos,
+            "bm25_rel": (h.bm25_score or 0.0) / best_bm25 if best_bm25 > 0 else 0.0,
+            "log_drank": math.log1p(h.dense_rank or MISSING_RANK),
+            "log_brank": math.log1p(h.bm25_rank or MISSING_RANK),
+            "cov": cov,
+            "idf_cov": idf_cov if view.terms else 0.0,
+            "rare_in": float(rarest is not None and contains(rarest, hay) > 0),
+            "unknown": unknown if view.terms else 0.0,
+            "n_terms": min(len(view.terms), 6),
+            "no_terms": float(not view.terms),
+            "num_q": float(bool(view.numbers)),
+            "num_hit": len(view.numbers & nums) / len(view.numbers) if view.numbers else 0.0,
+            "role_asked": float(bool(view.roles)),
+            "role_match": float(role_match),
+            "reply_asked": float(view.reply),
+            "is_reply": float(is_reply),
+            "reply_match": float(view.reply and is_reply),
+            "speaker_hit": float(_speaker_named(c, qf)),
+            "is_en": float(view.is_en),
+            "en_lift": (cos - view.mean_cos) if view.is_en else 0.0,
+            "en_idf_cov": idf_cov if view.is_en else 0.0,
+            "len_log": math.log1p(len(c.text)),
+            "is_meta": float(c.role == ROLE_META or c.kind == "meta"),
+            "is_proc": float(c.kind == "procedural" or c.role == ROLE_CHAIR),
+        }
+        rows[i] = [f[name] for name in FEATURES]
+    return rows
+
+
+# --- the learned model -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RelevanceModel:
+    """Standardised logistic regression over FEATURES, with the decision thresholds that the
+    training script chose on its dev split (see the data card)."""
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    answer_threshold: float  # best passage at or above this -> the minutes answer the question
+    cite_threshold: float  # passages at or above this are cited as relevant
+    meta: dict
+
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        if len(rows) == 0:
+            return np.zeros(0)
+        z = ((rows - self.mean) / self.scale) @ self.coef + self.intercept
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def to_json(self) -> dict:
+        return {
+            "features": list(self.features),
+            "mean": self.mean.tolist(),
+            "scale": self.scale.tolist(),
+            "coef": self.coef.tolist(),
+            "intercept": self.intercept,
+            "answer_threshold": self.answer_threshold,
+            "cite_threshold": self.cite_threshold,
+            "meta": self.meta,
+        }
+
+
+def model_from_json(data: dict) -> RelevanceModel:
+    features = tuple(data["features"])
+    if features != FEATURES:
+        from rag.errors import ConfigError
+
+        raise ConfigError(
+            "関連度モデルの特徴量がこの版と一致しません。`python scripts/train_judge.py` で作り直してください。"
+            " / The relevance model's features do not match this version:"
+            " rebuild it with `python scripts/train_judge.py`."
+        )
+    return RelevanceModel(
+        features=features,
+        mean=np.asarray(data["mean"], dtype=np.float64),
+        scale=np.asarray(data["scale"], dtype=np.float64),
+        coef=np.asarray(data["coef"], dtype=np.float64),
+        intercept=float(data["intercept"]),
+        answer_threshold=float(data["answer_threshold"]),
+        cite_threshold=float(data["cite_threshold"]),
+        meta=dict(data.get("meta", {})),
+    )
+
+
+@cache
+def load_model(path: Path = MODEL_FILE) -> RelevanceModel:
+    return model_from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def judge(
+    view: QuestionView, hits: Sequence[Hit], model: RelevanceModel | None = None
+) -> list[Judged]:
+    """Every hit with its probability of addressing the question, most relevant first
+    (ties keep retrieval order)."""
+    model = model or load_model()
+    probs = model.predict(passage_features(view, hits))
+    judged = [Judged(hit=h, relevance=float(p)) for h, p in zip(hits, probs, strict=True)]
+    return sorted(judged, key=lambda j: (-j.relevance, j.hit.rank))

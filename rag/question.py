@@ -1,0 +1,193 @@
+"""Understanding a question: its topic words, the speaker roles and meeting facts it asks
+about, and the numbers it names. Used by retrieval-side judgement (rag/judge.py) and by the
+answer stages; imports nothing above rag.text / rag.types / rag.glossary.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rag.glossary import english_keys, japanese_terms
+from rag.text import detect_lang, nfkc, squash
+from rag.types import ROLE_CHAIR, ROLE_MEMBER, ROLE_OFFICIAL, ROLE_SECRETARIAT
+
+_TERM = re.compile(r"[a-z0-9][a-z0-9.+\-]*|[\u30a0-\u30ffー]+|[\u3400-\u9fff々〆]+")
+
+
+def _words(s: str) -> set[str]:
+    return set(s.split())
+
+
+# Words that shape a question but say nothing about its topic.
+_JA_STOP = _words(
+    """何 誰 言 述 話 意見 発言 委員 事務局 座長 議長 会長 委員長 有識者 構成員 説明員 会議 議事録
+    議事 内容 教 説明 関 対 点 方 事 等 時 際 今回 本 回 的 主 他 件 様 考 思 指摘 提案 声 者 人
+    挙 触 述べ 話題 議論 質問 回答 答 尋 求 必要 大切 重要 可能 場合 以下 以上 次 前 中 各
+    テーマ ところ もの こと"""
+)
+_EN_STOP = _words(
+    """a an the of about on in at to for from by with and or but not no is are was were be been
+    being do does did done doing have has had what which who whom whose when where why how
+    whether that this these those there their they them it its any anyone anything some
+    someone something say says said saying tell told mention mentioned mentions discuss
+    discussed talk talked speak spoke comment comments commented opinion opinions think
+    thought view views member members secretariat chair chairman chairperson official
+    officials committee meeting meetings minutes please me my we our you your i regarding
+    concerning get got give given like can could should would will shall may might must
+    kind kinds sort type else other others also more most much many anything else
+    statement statements raised point points question questions answer answers"""
+)
+
+# Meeting-info facets (asked about the meeting itself rather than what was said in it).
+_FACETS: dict[str, re.Pattern[str]] = {
+    "date": re.compile(
+        r"いつ|日時|日付|開催日|何日|何月|日程|\bwhen\b|\bdate\b|what day", re.IGNORECASE
+    ),
+    "venue": re.compile(
+        r"どこ|場所|会場|開催地|\bwhere\b|\bvenue\b|\blocation\b|\bplace\b", re.IGNORECASE
+    ),
+    "attendees": re.compile(
+        r"出席|参加者|参加した|\battend|\bparticipant|who (?:was|were) (?:there|present)",
+        re.IGNORECASE,
+    ),
+    "agenda": re.compile(r"議題|次第|\bagenda\b", re.IGNORECASE),
+    "held": re.compile(r"開催|開かれ|\bheld\b|take place|took place|\bhold\b", re.IGNORECASE),
+}
+_FACET_WORDS = _words(
+    """日時 日付 開催日 何日 何月 日程 場所 会場 開催地 開催 出席 出席者 参加者 参加 議題 次第 開
+    when date day where venue location place attend attended attendees attendee participants
+    participant present agenda held hold take took"""
+)
+# Meta statement text that answers each facet (matched on NFKC text).
+_FACET_META = {
+    "date": re.compile(r"日\s*時|開催日|日\s*程|\d{4}年|令和|平成|\d+月\d+日"),
+    "venue": re.compile(r"場\s*所|会\s*場|開催地"),
+    "attendees": re.compile(r"出\s*席|参加者|名簿"),
+    "agenda": re.compile(r"議\s*題|次\s*第"),
+}
+
+# Role words in questions -> canonical role (only used when no explicit role filter is given).
+_ROLE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    (ROLE_CHAIR, re.compile(r"座長|議長|委員長|会長|\bchair", re.IGNORECASE)),
+    (
+        ROLE_MEMBER,
+        re.compile(r"委員(?!会|長)|有識者|構成員|\bmembers?\b|\bexperts?\b", re.IGNORECASE),
+    ),
+    (ROLE_SECRETARIAT, re.compile(r"事務局|secretariat", re.IGNORECASE)),
+    (ROLE_OFFICIAL, re.compile(r"説明員|\bofficials?\b", re.IGNORECASE)),
+]
+
+
+def content_terms(text: str) -> list[str]:
+    """The question's topic words: NFKC + lowercase, script runs (kanji / katakana / Latin),
+    minus question words, role words and one-character kanji (too ambiguous to count)."""
+    out: list[str] = []
+    for t in _TERM.findall(nfkc(text).lower()):
+        t = t.strip(".-+")
+        if not t or t in _JA_STOP or t in _EN_STOP or t in _FACET_WORDS:
+            continue
+        if len(t) == 1:
+            continue
+        if t.isascii() and len(t) < 3 and not any(c.isdigit() for c in t) and t not in ("dx", "it"):
+            continue
+        if t not in out:
+            out.append(t)
+    return out
+
+
+def term_coverage(terms: Sequence[str], text: str) -> float:
+    """Share of ``terms`` present in ``text`` (NFKC, no whitespace, lowercase). Long kanji /
+    katakana compounds count partially by their character bigrams, so 市民意識調査 still
+    matches 市民意識."""
+    if not terms:
+        return 0.0
+    hay = squash(text).lower()
+    total = 0.0
+    for t in terms:
+        if t in hay:
+            total += 1.0
+        elif len(t) >= 3 and not t.isascii():
+            grams = [t[i : i + 2] for i in range(len(t) - 1)]
+            frac = sum(g in hay for g in grams) / len(grams)
+            total += frac if frac >= 0.5 else 0.0
+    return total / len(terms)
+
+
+def infer_roles(question: str) -> tuple[str, ...]:
+    """Role filter implied by the question (委員の意見 / what did members say / 事務局...).
+    Empty when no role or several conflicting roles are mentioned."""
+    found = [role for role, pat in _ROLE_PATTERNS if pat.search(nfkc(question))]
+    return (found[0],) if len(found) == 1 else ()
+
+
+def asked_facets(question: str) -> list[str]:
+    q = nfkc(question)
+    facets = [f for f, pat in _FACETS.items() if pat.search(q)]
+    if "held" in facets:
+        facets.remove("held")
+        if not (set(facets) & {"date", "venue", "attendees", "agenda"}):
+            facets += ["date", "venue"]
+    return facets
+
+
+# --- Judgement inputs ------------------------------------------------------------------
+
+# A question about what was *answered* (知事の答弁は？ / what did the official reply?): the
+# reply, not the member's question, is what should be cited.
+_ASKS_REPLY = re.compile(
+    r"答弁|答え|回答|返答|応答|見解|説明し|\b(?:answer(?:ed)?|repl(?:y|ied)|respond(?:ed)?|response)\b",
+    re.IGNORECASE,
+)
+_KANJI_DIGITS = {c: str(i) for i, c in enumerate("〇一二三四五六七八九")}
+_KANJI_RUN = re.compile(r"[〇一二三四五六七八九十百千]+")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def asks_reply(question: str) -> bool:
+    return bool(_ASKS_REPLY.search(nfkc(question)))
+
+
+def _kanji_number(run: str) -> str | None:
+    """二〇四〇 -> 2040 (digit by digit), 三十五 -> 35, 百二十 -> 120; None for a lone 一 etc."""
+    if all(c in _KANJI_DIGITS for c in run):
+        return "".join(_KANJI_DIGITS[c] for c in run) if len(run) >= 2 else None
+    total, cur = 0, 0
+    for c in run:
+        if c in _KANJI_DIGITS:
+            cur = int(_KANJI_DIGITS[c])
+        else:
+            total += (cur or 1) * {"十": 10, "百": 100, "千": 1000}[c]
+            cur = 0
+    return str(total + cur)
+
+
+def numbers(text: str) -> set[str]:
+    """The numbers a text names, written any way: ２０４０年, 2040年, 二〇四〇年 -> {"2040"}."""
+    t = nfkc(text)
+    out = set(_NUMBER.findall(t.replace(",", "")))
+    for run in _KANJI_RUN.findall(t):
+        n = _kanji_number(run)
+        if n is not None:
+            out.add(n)
+    return {n for n in out if n not in {"0", "1"}}
+
+
+def judge_terms(question: str) -> list[str]:
+    """The topic words relevance is judged on. An English question's own words cannot occur in
+    Japanese minutes, so its glossary translations stand in for the words they translate;
+    untranslated words (names such as FIWARE, or a topic the glossary lacks) stay as they are."""
+    terms = content_terms(question)
+    if detect_lang(question) != "en":
+        return terms
+    glossed = japanese_terms(question)
+    if not glossed:
+        return terms
+    translated = set(content_terms(" ".join(english_keys(question))))
+    kept = [t for t in terms if t not in translated]
+    return kept + [t for t in content_terms(" ".join(glossed)) if t not in kept]
+
+
+def folded(text: str) -> str:
+    """The form terms are looked up in: NFKC, no whitespace, lower case."""
+    return squash(text).lower()

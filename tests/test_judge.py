@@ -1,0 +1,181 @@
+"""The relevance judge: question understanding, passage features, the shipped model file, and
+(slow) its verdicts on real minutes through the real embedding model (nothing mocked)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+
+from rag.judge import (
+    FEATURES,
+    MODEL_FILE,
+    QuestionView,
+    contains,
+    load_model,
+    model_from_json,
+    passage_features,
+    term_stats,
+)
+from rag.question import asks_reply, judge_terms, numbers
+from rag.types import Chunk, Hit
+
+
+def _chunk(order: int, text: str, role: str = "委員", label: str | None = None) -> Chunk:
+    return Chunk(
+        id=f"m:{order}:0",
+        meeting_id="m",
+        file="m.txt",
+        title="第1回 会議",
+        text=text,
+        index_text=text,
+        role=role,
+        start_line=order,
+        end_line=order,
+        order=order,
+        role_label=label,
+    )
+
+
+@dataclass
+class _Index:
+    chunks: list[Chunk] = field(default_factory=list)
+
+
+CHUNKS = [
+    _chunk(1, "FIWAREを活用したデータ連携基盤の整備を進めるべきだ。"),
+    _chunk(2, "市内企業のテレワーク実施率が２２％というのは高い数字だ。"),
+    _chunk(3, "２０４０年を見据えた人材育成が必要である。"),
+    _chunk(4, "都としては検査体制を拡充してまいります。", role="首長", label="知事"),
+]
+
+
+def test_numbers_are_read_in_every_writing():
+    assert numbers("２０４０年") == numbers("2040年") == numbers("二〇四〇年") == {"2040"}
+    assert numbers("三十五件、1,200人") == {"35", "1200"}
+
+
+def test_english_questions_are_judged_on_their_japanese_terms():
+    terms = judge_terms("What did members say about telework?")
+    assert "テレワーク" in terms and "telework" not in terms
+    assert "fiware" in judge_terms("What did members say about FIWARE?")  # a name stays
+
+
+def test_reply_questions_are_recognised():
+    assert asks_reply("検査体制について知事の答弁は？")
+    assert asks_reply("What did the governor answer on testing?")
+    assert not asks_reply("テレワークについて委員の意見は？")
+
+
+def test_contains_counts_long_compounds_by_bigrams():
+    assert contains("fiware", "fiwareを活用") == 1.0
+    assert contains("市民意識調査", "市民意識の変化") > 0.5
+    assert contains("気候変動", "テレワーク実施率") == 0.0
+
+
+def test_term_stats_idf_and_unknown_words():
+    idf, known = term_stats(_Index(CHUNKS), ["fiware", "気候変動"])
+    assert known == [True, False]
+    assert idf[1] > idf[0] > 0  # absent words are the rarest
+
+
+def _view(question: str, terms: list[str], roles=(), reply=False) -> QuestionView:
+    idf, known = term_stats(_Index(CHUNKS), terms)
+    return QuestionView(
+        text=question,
+        terms=tuple(terms),
+        idf=tuple(idf),
+        known=tuple(known),
+        is_en=False,
+        numbers=frozenset(numbers(question)),
+        roles=tuple(roles),
+        reply=reply,
+        mean_cos=0.8,
+    )
+
+
+def _hits(*pairs: tuple[Chunk, float]) -> list[Hit]:
+    return [
+        Hit(chunk=c, score=0.0, rank=r, dense_score=cos, bm25_score=1.0, dense_rank=r, bm25_rank=r)
+        for r, (c, cos) in enumerate(pairs, 1)
+    ]
+
+
+def test_passage_features_read_the_passage():
+    view = _view("2040年の人材育成について", ["2040", "人材育成"])
+    rows = passage_features(view, _hits((CHUNKS[2], 0.86), (CHUNKS[1], 0.84)))
+    f = [dict(zip(FEATURES, row, strict=True)) for row in rows]
+    assert f[0]["cov"] == 1.0 and f[1]["cov"] == 0.0
+    assert f[0]["num_hit"] == 1.0 and f[1]["num_hit"] == 0.0
+    assert f[0]["rare_in"] == 1.0 and f[1]["rare_in"] == 0.0
+    assert f[0]["gap"] == 0.0 and f[1]["gap"] < 0
+    assert abs(f[0]["lift"] - 0.06) < 1e-9
+
+
+def test_reply_and_speaker_features():
+    view = _view("検査体制について知事の答弁は？", ["検査体制", "知事", "答弁"], reply=True)
+    rows = passage_features(view, _hits((CHUNKS[3], 0.85), (CHUNKS[0], 0.8)))
+    f = [dict(zip(FEATURES, row, strict=True)) for row in rows]
+    assert f[0]["reply_match"] == 1.0 and f[0]["speaker_hit"] == 1.0
+    assert f[1]["reply_match"] == 0.0 and f[1]["speaker_hit"] == 0.0
+
+
+def test_shipped_model_scores_its_data_card_sample_as_recorded():
+    """The committed model file loads offline and reproduces the scores its training run
+    recorded for a sample of its dev rows (the data card's check)."""
+    model = load_model(MODEL_FILE)
+    assert model.features == FEATURES
+    assert 0.0 < model.cite_threshold < 1.0 and 0.0 < model.answer_threshold < 1.0
+    sample = model.meta["sample"]
+    assert len(sample) >= 8
+    got = model.predict(np.array([s["x"] for s in sample]))
+    assert np.allclose(got, [s["p"] for s in sample], atol=1e-5)
+
+
+def test_a_model_with_other_features_is_refused():
+    import json
+
+    data = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+    data["features"] = [*data["features"][:-1], "something_else"]
+    with pytest.raises(Exception, match="train_judge"):
+        model_from_json(data)
+
+
+def test_shipped_model_prefers_the_passage_that_answers():
+    model = load_model()
+    view = _view("テレワーク実施率について委員の意見は？", ["テレワーク", "実施率"], roles=("委員",))
+    rows = passage_features(view, _hits((CHUNKS[1], 0.86), (CHUNKS[0], 0.85)))
+    p = model.predict(rows)
+    assert p[0] > p[1]
+
+
+# --- slow: the real model on the real minutes ---------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What did members say about climate change?",
+        "自治体職員の給与について委員は何と言ったか",
+        "学校給食の無償化について委員の意見は？",
+    ],
+)
+def test_questions_the_minutes_cannot_answer_are_refused(corpus_index, question):
+    from rag.answer import answer
+
+    a = answer(question, corpus_index, settings=corpus_index.settings)
+    assert not a.found and not a.citations, a.text
+
+
+@pytest.mark.slow
+def test_members_on_data_platform_are_all_cited(corpus_index):
+    """「データ連携基盤について委員の意見は？」: the minutes hold at least six such statements."""
+    from rag.answer import answer
+
+    a = answer("データ連携基盤について委員の意見は？", corpus_index, settings=corpus_index.settings)
+    assert a.found
+    assert len(a.citations) >= 4, a.text
+    assert {c.chunk.role for c in a.citations} == {"委員"}
+    assert all(c.relevance is not None for c in a.citations)
