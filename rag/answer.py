@@ -905,7 +905,7 @@ def answer_stream(
     if model is not None:
         from rag.llm import llm_answer_stream
 
-        final: Answer | None = None
+        final: Any = None
         try:
             for item in llm_answer_stream(model, question, query, hits, meetings, settings, eff):
                 if isinstance(item, str):
@@ -917,11 +917,11 @@ def answer_stream(
             a = extractive_answer(question, hits, meetings, terms, settings, eff)
             yield from _final(replace(a, mode="llm-fallback"), question, notes)
             return
-        if final is None:  # invalid twice: the built-in answer, visibly marked
+        if not isinstance(final, Answer):  # rag.llm.Rejected: the built-in answer, visibly marked
             final = replace(
                 extractive_answer(question, hits, meetings, terms, settings, eff),
                 mode="llm-fallback",
-                note=FALLBACK_NOTE,
+                note=f"{FALLBACK_NOTE} {final}",  # 理由 / Reason: why it was rejected
             )
         # The streamed text was a preview; only the final Answer is emitted now.
         yield _with_notes(final, question, notes)
