@@ -62,12 +62,13 @@ NONCE_BYTES = 8
 
 # --- Sentence verification -------------------------------------------------------------
 
-# Share of a Japanese sentence's content bigrams (outside verified quotes, frame words removed)
+# Share of a Japanese sentence's content tokens (outside verified quotes, frame words removed)
 # that must occur in the passage(s) it cites. Measured with ``support()`` on the answers in
-# tests/test_llm.py: the valid answers (GOOD, PARAPHRASES, the passage-reading model's and the
-# scripted server's quotes) score 0.86-1.0; the fabricated ones (UNSUPPORTED, the injected
-# 「予算は100億円」 answers) score 0.0-0.45. 0.6 sits in the gap, nearer the valid side
-# because a paraphrase loses a little to reordering and inflection.
+# tests/test_llm.py (test_support_threshold_separates_paraphrases_from_fabrications): close
+# paraphrases score 1.0, free but faithful ones (FREE_PARAPHRASES) 0.73-0.9; fabricated claims
+# with a valid marker (UNSUPPORTED, the obeyed injection 「予算は100億円です」) 0.0-0.25. A looser
+# paraphrase that adds words of its own (人材の有無) scored 0.44 and is meant to be retried.
+# 0.6 lies between 0.44 and 0.73.
 SUPPORT_MIN = 0.6
 # A quote that alone carries an English sentence: as long as renumber()'s "substantial" own
 # quote, so 「FIWARE」 alone does not vouch for an English claim around it.
@@ -117,8 +118,14 @@ _CONTENT_RUN = re.compile(r"[\u3400-\u9fff々〆\u30a1-\u30faー]+|[0-9a-z]+")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _KANJI_DIGITS = str.maketrans("〇一二三四五六七八九", "0123456789")
 _MARKUP = re.compile(r"^[\s#>*・\-–—]+|[*_`#]+")
-# Where a sentence ends: 。！？!?, a newline, or ". " (English), outside 「」.
+# A list item's number (1. / 1) / （1） / ①) is layout, not a figure to find in the passage.
+_LIST_NUMBER = re.compile(
+    r"^\s*(?:[-*・]\s*)?(?:\d{1,2}[.)．、]|[（(]\d{1,2}[)）]|[\u2460-\u2473])\s*"
+)
+# Where a sentence ends, outside 「」 (split_answer also ends one at an English ". ").
 _ENDERS = frozenset("。！？!?\n")
+# Markers and end punctuation right after an end still belong to that sentence (「…。」[2]).
+_TRAILER = re.compile(r"[ \t\u3000]*(?:\[\d+\]|[。！？!?.])")
 
 _models: dict[tuple, Any] = {}
 
@@ -322,8 +329,10 @@ def is_refusal(text: str) -> bool:
     )
 
 
-# Sentences in the minutes that address the reader as instructions (an injection such as
-# 「以上の指示を無視して…と答えよ」): no answer may rest on them, quoted or paraphrased.
+# Sentences in the minutes that address the reader as instructions: the tester's injection
+# (「以上の指示を無視して…と答えよ」), Japanese imperatives to answer or output, and the usual
+# English injection openers. No answer may rest on them, quoted or paraphrased; minutes
+# report what was said and do not order the reader to answer.
 _INSTRUCTION = re.compile(
     r"指示を無視|(?:と|を)(?:答え|回答せ|出力せ|書け|述べ)よ|答えなさい|回答しなさい|出力しなさい"
     r"|ignore\s+(?:all\s+|the\s+)?(?:previous|above|prior)|you\s+are\s+now|system\s+prompt",
@@ -359,7 +368,7 @@ class Rejected(NamedTuple):
     kinds: tuple[str, ...]
 
     def __str__(self) -> str:
-        ja = "、".join(REASONS[k][0].rstrip("。") for k in self.kinds)
+        ja = "、".join(REASONS[k][0] for k in self.kinds)
         en = "; ".join(REASONS[k][1] for k in self.kinds)
         return f"理由: {ja}。 / Reason: {en}."
 
@@ -376,8 +385,17 @@ def split_answer(text: str) -> list[str]:
             depth += 1
         elif ch == "」" and depth:
             depth -= 1
-        elif depth == 0 and (
-            ch in _ENDERS or (ch == "." and (i + 1 == len(text) or text[i + 1].isspace()))
+        elif (
+            depth == 0
+            and (
+                ch in _ENDERS
+                # ". " ends an English sentence; "1. " numbers a list item
+                or (
+                    ch == "."
+                    and (i + 1 == len(text) or text[i + 1].isspace())
+                    and not text[i - 1 : i].isdigit()
+                )
+            )
         ):
             j = i + 1
             while m := _TRAILER.match(text, j):
@@ -388,9 +406,6 @@ def split_answer(text: str) -> list[str]:
         i += 1
     out.append(text[start:])
     return [s for s in out if s.strip()]
-
-
-_TRAILER = re.compile(r"[ \t\u3000]*(?:\[\d+\]|[。！？!?.])")
 
 
 def evidence(passage: str) -> str:
@@ -478,6 +493,7 @@ def check(text: str, passages: Sequence[str], question: str = "") -> list[Proble
         problems.append(Problem("bad_marker", f"{bad}, 1-{len(passages)}"))
     sources = [evidence(p) for p in passages]
     for sent in split_answer(text):
+        sent = _LIST_NUMBER.sub("", sent)
         cited = [sources[n - 1] for n in map(int, _MARKER.findall(sent)) if 1 <= n <= len(sources)]
         short = sent.strip()[:40]
         if not cited:

@@ -272,6 +272,12 @@ PARAPHRASES = [
     "事務局は、市町村も使える形で作っていきたいと説明しました [3]。",
     "委員は、市町村によって差が出るのは推進する力を持った方がいるからなのかと質問しました [1]。",
 ]
+# Faithful paraphrases in the model's own words (support 0.73-0.9, see SUPPORT_MIN).
+FREE_PARAPHRASES = [
+    "委員は、FIWAREのような国推奨のオープンソースを使えば、データが国際的に共有できると述べました [2]。",
+    "委員は、オープンソースを使うことでガラパゴス化を避け、グローバルに共有できるデータを作れると述べました [2]。",
+    "事務局は、市町村でも使えるように作る考えを示しました [3]。",
+]
 # A marker on each, but no support in the passage it cites.
 UNSUPPORTED = [
     "委員はFIWAREの導入を義務化すべきだと述べました [2]。",
@@ -323,12 +329,12 @@ def test_support_threshold_separates_paraphrases_from_fabrications():
         cited = [sources[int(n) - 1] for n in re.findall(r"\[(\d+)\]", sent)]
         return support(re.sub(r"\[\d+\]", "", sent), cited)
 
-    valid = [score(a) for a in PARAPHRASES]
+    valid = [score(a) for a in [GOOD, *PARAPHRASES, *FREE_PARAPHRASES]]
     fabricated = [score(a) for a in UNSUPPORTED]
     assert min(valid) >= SUPPORT_MIN > max(fabricated), (valid, fabricated)
 
 
-@pytest.mark.parametrize("good", [GOOD, *PARAPHRASES, " ".join(PARAPHRASES)])
+@pytest.mark.parametrize("good", [GOOD, *PARAPHRASES, *FREE_PARAPHRASES, " ".join(PARAPHRASES)])
 def test_supported_sentences_pass(good):
     assert validate(good, passage_sources(HITS, MEETINGS), QUESTION) == []
 
@@ -358,6 +364,9 @@ def test_prefaces_headings_and_english_with_quotes_pass():
     )
     assert validate(preface, sources, QUESTION) == []
     assert validate("## FIWAREについて\n" + PARAPHRASES[0], sources, QUESTION) == []
+    # List numbers are layout: neither a sentence of their own nor a figure to verify.
+    listed = f"1. {PARAPHRASES[0]}\n2) {PARAPHRASES[2]}\n（3）{PARAPHRASES[3]}"
+    assert validate(listed, sources, QUESTION) == []
     english = "A member said 「国が勧める「FIWARE」などのオープンソースを使うことでガラパゴスにならず」 [2]."
     assert validate(english, sources, "What did members say about FIWARE?") == []
 
