@@ -1,7 +1,11 @@
 """Optional chat-model answerer (LangChain): OpenAI-compatible servers (vLLM, llama.cpp server,
 LM Studio, OpenAI) or Ollama. The model only rewrites retrieved, numbered passages into an
-answer; its output is validated (known markers, at least one citation, quotes verbatim) and
-after one failed retry ``rag.answer`` falls back to the extractive answer with a note.
+answer. The passages are untrusted text from the minutes: each sits in a fence marked with a
+per-request nonce, and the prompt says their content is data, never an instruction. The output
+is verified sentence by sentence (``check``): each needs a known marker and support in the
+passage it cites (verbatim quotes, the same numbers, overlapping content), and sentences of the
+minutes that read as instructions are no evidence. After one failed retry ``rag.answer`` falls
+back to the extractive answer with a note saying why.
 
 LangChain and the provider packages are imported inside functions (no work at import time).
 """
@@ -257,8 +261,11 @@ def neutralise(text: str) -> str:
     return _FENCE_TAG.sub(lambda m: "〈" + m.group(0)[1:], text)
 
 
-def format_passages(hits: Sequence[Hit], meetings: dict[str, Meeting], nonce: str = "") -> str:
+def format_passages(
+    hits: Sequence[Hit], meetings: dict[str, Meeting], nonce: str | None = None
+) -> str:
     """Each passage (header and text, both from the minutes) inside its own fence."""
+    nonce = nonce or new_nonce()
     blocks = []
     for i, src in enumerate(passage_sources(hits, meetings), 1):
         blocks.append(
