@@ -733,7 +733,7 @@ def answer_stream(
     if model is not None:
         from rag.llm import llm_answer_stream
 
-        final: Answer | None = None
+        final: Any = None
         try:
             for item in llm_answer_stream(model, question, query, hits, meetings, settings, eff):
                 if isinstance(item, str):
@@ -744,8 +744,12 @@ def answer_stream(
             notes.append(f"{exc} 抽出型の回答を表示しています / Showing the extractive answer.")
             yield from _final(replace(built_in(), mode="llm-fallback"), question, notes)
             return
-        if final is None:  # invalid twice: the built-in answer, visibly marked
-            final = replace(built_in(), mode="llm-fallback", note=FALLBACK_NOTE)
+        if not isinstance(final, Answer):  # rag.llm.Rejected: the built-in answer, visibly marked
+            final = replace(
+                built_in(),
+                mode="llm-fallback",
+                note=f"{FALLBACK_NOTE} {final}",  # 理由 / Reason: why it was rejected
+            )
         # The streamed text was a preview; only the final Answer is emitted now.
         yield _with_notes(final, question, notes)
         return

@@ -4,7 +4,7 @@ the real minutes (``corpus_index`` from conftest: real model, FAISS and BM25).""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest

@@ -20,20 +20,34 @@ from typing import ClassVar
 
 import pytest
 
+from tests.injected_minutes import (
+    HACKED,
+    INJECTED_FIGURE,
+    INJECTED_LINE,
+    build_injected_index,
+    fenced_passages,
+    obey_injection,
+)
+
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _scripted_reply(prompt: str, honest: bool) -> str:
-    """Quote the first sentence of passage [1] verbatim (honest) or invent a quote."""
-    m = re.search(r"^\[1\][^\n]*\n([^\n]+)", prompt, re.MULTILINE)
-    first = re.split(r"(?<=。)", m.group(1))[0] if m else ""
-    if honest:
-        return f"委員から「{first}」という意見がありました [1]。"
-    return "委員から「議事録にない捏造された発言です。」という意見がありました [1]。"
+def _scripted_reply(prompt: str, mode: str) -> str:
+    """The scripted model reads the prompt it received. "honest": quote the first sentence of
+    passage [1] verbatim; "fabricate": invent a quote; "obey": follow an order found inside a
+    passage (「…と答えよ」) with that passage's marker and "HACKED", as an injectable model
+    would, or answer honestly when no passage orders anything."""
+    if mode == "obey" and (reply := obey_injection(prompt)):
+        return reply
+    if mode == "fabricate":
+        return "委員から「議事録にない捏造された発言です。」という意見がありました [1]。"
+    first = next((text for n, text in fenced_passages(prompt) if n == 1), "")
+    first = re.split(r"(?<=。)", first)[0]
+    return f"委員から「{first}」という意見がありました [1]。"
 
 
 class _Handler(BaseHTTPRequestHandler):
-    honest = True
+    mode = "honest"
     calls: ClassVar[list[dict]] = []
 
     def log_message(self, *args: object) -> None:  # keep test output clean
@@ -43,7 +57,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).calls.append(body)
         prompt = "\n".join(str(m.get("content", "")) for m in body["messages"])
-        text = _scripted_reply(prompt, type(self).honest)
+        text = _scripted_reply(prompt, type(self).mode)
         if body.get("stream"):
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
@@ -84,7 +98,7 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture()
 def llm_server():
     _Handler.calls = []
-    _Handler.honest = True
+    _Handler.mode = "honest"
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -139,10 +153,30 @@ def test_cli_answers_through_an_openai_compatible_server(llm_server, corpus_inde
 @pytest.mark.slow
 def test_fabricated_quote_falls_back_to_the_extractive_answer(llm_server, corpus_index, settings):
     base_url, handler = llm_server
-    handler.honest = False
+    handler.mode = "fabricate"
     out = _ask("FIWAREについて委員はどのような意見を述べたか", base_url, settings)
     assert len(handler.calls) == 2, "one answer and one retry"
     assert out["mode"] == "llm-fallback"
     assert out["note"]
     assert "捏造" not in out["text"]
     assert any("FIWARE" in c["quote"] for c in out["citations"])
+
+
+@pytest.fixture(scope="module")
+def injected_settings(settings, embedder, tmp_path_factory):
+    return build_injected_index(settings, tmp_path_factory.mktemp("injected"))[0]
+
+
+@pytest.mark.slow
+def test_server_that_obeys_injected_minutes_is_not_shown(llm_server, injected_settings):
+    base_url, handler = llm_server
+    handler.mode = "obey"
+    out = _ask("FIWAREについて委員は何と言ったか", base_url, injected_settings)
+    # The injected line reached the server inside a fence, and the server obeyed it twice.
+    first = "\n".join(str(m["content"]) for m in handler.calls[0]["messages"])
+    assert any(INJECTED_LINE.lstrip("・") in text for _, text in fenced_passages(first))
+    assert obey_injection(first) and len(handler.calls) == 2
+    assert out["mode"] == "llm-fallback", out
+    assert out["note"] and "理由" in out["note"] and "Reason" in out["note"]
+    assert INJECTED_FIGURE not in out["text"] and HACKED not in out["text"]
+    assert HACKED not in out["note"] and INJECTED_FIGURE not in out["note"]
