@@ -259,9 +259,10 @@ def role_badge(role: str, label: str | None = None) -> str:
     return f'<span class="role-badge role-{cls}" title="{_e(title)}">{_e(text)}</span>'
 
 
-def _where(file: str, start: int, end: int) -> str:
+def _where(file: str, start: int, end: int, record: str | None = None) -> str:
     """File name and line span; the full path (often a long absolute one) is in the tooltip."""
     lines = f"L{start}" if start == end else f"L{start}–{end}"
+    lines = record or lines  # structured imports (JSON/CSV) cite the record, not lines
     return f'<span class="src-file" title="{_e(file)}">{_e(Path(file).name)} : {lines}</span>'
 
 
@@ -291,7 +292,7 @@ def source_card(
         f'<span class="src-date">{_e(format_date(chunk.date))}</span></header>'
         + (f'<div class="src-agenda">議題 / Agenda: {agenda}</div>' if agenda else "")
         + f'<blockquote class="src-text">{highlight(chunk.text, quote, terms)}</blockquote>'
-        f'<footer class="src-foot">{_where(chunk.file, chunk.start_line, chunk.end_line)}'
+        f'<footer class="src-foot">{_where(chunk.file, chunk.start_line, chunk.end_line, chunk.record)}'
         f"{open_btn}</footer></article>"
     )
 
@@ -581,7 +582,7 @@ def render_briefing_html(topic: str, index: "MinutesIndex", hits: Sequence[Hit])
                     f'<div><div class="brief-text">{highlight(s.text, None, terms)}</div>'
                     f'<div class="brief-cite">{_e(s.role_label or s.role)}'
                     + (f"　{ctx}" if ctx else "")
-                    + f"　{_where(s.file, s.start_line, s.end_line)}</div></div></div>"
+                    + f"　{_where(s.file, s.start_line, s.end_line, s.record)}</div></div></div>"
                 )
     parts.append("</div>")
     return "".join(parts)
