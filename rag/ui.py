@@ -390,7 +390,7 @@ def render_meeting(
             f'<div class="stmt{" target" if target else ""}{" meta" if s.kind == "meta" else ""}"'
             f' id="stmt-{_e(meeting.id)}-{s.order}">'
             f'<div class="stmt-side">{role_badge(s.role, s.role_label)}'
-            f'<span class="stmt-lines">L{s.start_line}</span></div>'
+            f'<span class="stmt-lines">{_e(s.record or f"L{s.start_line}")}</span></div>'
             f'<div class="stmt-text">{body}</div></div>'
         )
     return head + '<div class="stmts">' + "".join(rows) + "</div></section>"
@@ -487,7 +487,8 @@ def briefing_source(s: Statement) -> str:
     if s.speaker:
         who = f"{s.speaker}（{who}）"
     ctx = " ／ ".join(x for x in (s.agenda, s.topic) if x)
-    return f"— {who}" + (f"、{ctx}" if ctx else "") + f"（{s.file} L{s.start_line}–{s.end_line}）"
+    where = s.record or f"L{s.start_line}–{s.end_line}"  # JSON/CSV imports cite the record
+    return f"— {who}" + (f"、{ctx}" if ctx else "") + f"（{s.file} {where}）"
 
 
 def briefing_markdown(
