@@ -127,6 +127,16 @@ def test_diet_meeting_response_gives_one_meeting_per_meeting_record() -> None:
                 assert role == ROLE_CHAIR
 
 
+def test_bare_speech_record_array_is_a_diet_file(tmp_path: Path) -> None:
+    speeches = json.loads(DIET_SPEECH.read_text("utf-8"))["speechRecord"]
+    path = tmp_path / "speeches.json"
+    path.write_text(json.dumps(speeches, ensure_ascii=False), "utf-8")
+    assert detect_records(path, path.read_text("utf-8")) == "diet"
+    assert [s.record for s in read_records(path)[0].statements if s.kind == "statement"] == [
+        sp["speechID"] for sp in speeches if sp["speechOrder"]
+    ]
+
+
 def test_speech_order_orders_the_meeting(tmp_path: Path) -> None:
     data = json.loads(DIET_SPEECH.read_text("utf-8"))
     data["speechRecord"].reverse()  # API pages can arrive in any order
@@ -366,6 +376,17 @@ def test_ui_and_briefing_name_the_record() -> None:
     assert f"L{st.start_line}" not in _where(st.file, st.start_line, st.end_line, st.record)
     assert "L3–4" in _where("a.txt", 3, 4)
     assert st.record in briefing_source(st)
+
+
+def test_evaluation_verifies_record_citations_against_the_file() -> None:
+    from rag.evaluate import _record_text
+
+    (m,) = load(DIET_SPEECH)
+    st = m.statements[-1]
+    cache: dict[str, dict[str, str]] = {}
+    assert st.text in _record_text(st.file, st.record, cache)
+    assert _record_text(st.file, "no such record", cache) == ""
+    assert _record_text("missing.json", st.record, cache) == ""
 
 
 # --- index --------------------------------------------------------------------------------------

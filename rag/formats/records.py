@@ -311,6 +311,8 @@ def _diet_role(position: str, role: str, group: str) -> tuple[str, str]:
 def parse_diet_json(data: Any, file: str) -> list[Meeting]:
     """A Diet API response (``/api/speech`` or ``/api/meeting``) -> one meeting per issueID."""
     flat: list[tuple[dict, str]] = []  # (speech fields merged over its meeting's, record path)
+    if isinstance(data, list):  # the speechRecord array saved on its own
+        data = {"speechRecord": data}
     meeting_records = _get(data, "meetingRecord")
     if isinstance(meeting_records, list):
         for i, m in enumerate(meeting_records):
@@ -559,7 +561,13 @@ def parse_csv(text: str, file: str, columns: str | dict[str, str] = "") -> list[
 # --- entry points ------------------------------------------------------------------------------
 
 
+def _is_diet_speech(d: Any) -> bool:
+    return isinstance(d, dict) and _get(d, "speechID", "issueID") is not None
+
+
 def _json_kind(data: Any) -> str | None:
+    if isinstance(data, list) and data and all(map(_is_diet_speech, data)):
+        return "diet"  # the speechRecord array saved on its own
     if isinstance(data, dict) and (
         _get(data, "speechRecord") is not None
         or _get(data, "meetingRecord") is not None
