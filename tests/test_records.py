@@ -440,8 +440,19 @@ def test_index_over_records_searches_and_cites_the_record(
     heads = search(idx, "病床確保", k=3, filters=Filters(roles=(ROLE_HEAD,)), settings=s)
     assert heads and all(h.chunk.role == ROLE_HEAD for h in heads)
 
+    from rag.answer import answer
+
+    result = answer("森林環境譲与税の配分について参考人の意見は？", idx, settings=s)
+    assert result.found and any(c.chunk.record == speech["speechID"] for c in result.citations)
+
     again = build_index([DATA], s)
     assert (again.files_unchanged, again.files_added, again.texts_embedded) == (5, 0, 0)
+
+
+def test_speaker_mark_is_dropped_only_when_it_names_the_speaker() -> None:
+    text = "発言者,発言\n山田,○山田委員　除雪について伺います。\n鈴木,○第一に　除雪の体制です。\n"
+    (m,) = parse_csv(text, "x.csv")
+    assert [s.text for s in m.statements] == ["除雪について伺います。", "○第一に　除雪の体制です。"]
 
 
 def test_unknown_role_stays_unknown(tmp_path: Path) -> None:

@@ -177,8 +177,14 @@ def _clean_text(text: str) -> str:
 _MARKED = re.compile(r"^[○◯〇◎△◆]\S{1,40}?[ \u3000]+")
 
 
-def _strip_mark(text: str) -> str:
-    return _MARKED.sub("", text.lstrip(), count=1)
+def _strip_mark(text: str, *who: str | None) -> str:
+    """Drop a leading ``○label　``. With ``who`` (the record's speaker title/name), only when the
+    label names them, so a ○ bullet opening a CSV cell keeps its words."""
+    text = text.lstrip()
+    m = _MARKED.match(text)
+    if m and (not who or any(w and w in m[0] for w in who)):
+        return text[m.end() :]
+    return text
 
 
 def _number(title: str) -> int | None:
@@ -427,7 +433,9 @@ def parse_utterance_json(data: Any, file: str) -> list[Meeting]:
             record = f"{path} ID {uid}" if uid else path
             label, name = split_speaker(_str(_get(u, "Speaker", "Name", "発言者")))
             role = role_for_title(label) or ROLE_UNKNOWN
-            text = _clean_text(_strip_mark(_str(_get(u, "Utterance", "Speech", "Text"))))
+            text = _clean_text(
+                _strip_mark(_str(_get(u, "Utterance", "Speech", "Text")), label, name)
+            )
             d.recs.append(_Rec(text, role, record, pos, pos, label, name))
             d.date_record = d.date_record or (f"[{p_index}]" if not p.get("_flat") else record)
     return _build(file, drafts.values())
@@ -543,7 +551,7 @@ def parse_csv(text: str, file: str, columns: str | dict[str, str] = "") -> list[
         record = cell(row, "id") or f"row {start}"
         d.recs.append(
             _Rec(
-                _strip_mark(body),
+                _strip_mark(body, label, name),
                 role_for_title(label) or ROLE_UNKNOWN,
                 record,
                 start,
