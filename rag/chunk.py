@@ -82,6 +82,7 @@ def chunk_meeting(meeting: Meeting, settings: Settings) -> list[Chunk]:
                     speaker=st.speaker,
                     role_label=st.role_label,
                     kind=st.kind,
+                    record=st.record,
                 )
             )
     return chunks

@@ -113,6 +113,11 @@ def _ensure_index(settings):
     return load_index(settings)
 
 
+def _loc(c: Any) -> str:
+    """A chunk's file:lines, or its file and record for structured imports (JSON/CSV)."""
+    return f"{c.file} {c.record}" if c.record else f"{c.file}:{c.start_line}-{c.end_line}"
+
+
 # ---------------------------------------------------------------- subcommands
 
 
@@ -139,7 +144,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 print(f"  議題: {a}")
             print(f"  発言 {len(m.statements)} 件 / statements: {counts}")
             for s in m.statements:
-                where = f"L{s.start_line}-{s.end_line}"
+                where = s.record or f"L{s.start_line}-{s.end_line}"
                 print(
                     f"    {s.order:>3} {where:<10} {s.role_label or s.role:<6} {_short(s.text, 60)}"
                 )
@@ -212,7 +217,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         print(
             f"{h.rank}. [{h.score:.4f}] {c.title}（{c.date or '日付なし'}） {c.role_label or c.role}"
         )
-        print(f"   議題: {c.agenda or '-'}   {c.file}:{c.start_line}-{c.end_line}")
+        print(f"   議題: {c.agenda or '-'}   {_loc(c)}")
         print(f"   {_short(c.text, 160)}")
     return 0
 
@@ -237,14 +242,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
             ch = c.chunk
             print(
                 f"  [{c.n}] {ch.title}（{ch.date or '日付なし'}） {ch.agenda or ''}"
-                f" {ch.role_label or ch.role}  {ch.file}:{ch.start_line}-{ch.end_line}"
+                f" {ch.role_label or ch.role}  {_loc(ch)}"
             )
             print(f"      「{_short(c.quote, 150)}」")
     if result.related:
         print("\n関連する箇所（回答ではありません） / Related passages (not an answer):")
         for h in result.related:
             ch = h.chunk
-            print(f"  - {ch.title} {ch.file}:{ch.start_line}-{ch.end_line} {_short(ch.text, 100)}")
+            print(f"  - {ch.title} {_loc(ch)} {_short(ch.text, 100)}")
     return 0
 
 

@@ -31,6 +31,8 @@ class Settings:
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
     max_file_mb: float = 50.0  # larger files are refused with a message, not read
+    # CSV imports: "field=column,..." on top of the built-in header synonyms (rag/formats/records.py)
+    csv_columns: str = ""
 
     # Embeddings
     model: str = DEFAULT_MODEL  # or any sentence-transformers id / local path

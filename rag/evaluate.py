@@ -108,6 +108,24 @@ def _source_lines(file: str, cache: dict[str, list[str]]) -> list[str]:
     return cache[file]
 
 
+def _record_text(file: str, record: str, cache: dict[str, dict[str, str]]) -> str:
+    """Structured imports (JSON/CSV) cite a record, not lines: the text of the statements that
+    record holds, read again from the file."""
+    if file not in cache:
+        try:
+            from rag.formats.records import read_records
+
+            texts: dict[str, str] = {}
+            for m in read_records(Path(file)):
+                for s in m.statements:
+                    if s.record:
+                        texts[s.record] = texts.get(s.record, "") + s.text
+            cache[file] = texts
+        except Exception:  # the file moved since indexing: count its citations as unverified
+            cache[file] = {}
+    return cache[file].get(record, "")
+
+
 def _forget_queries(index: Any) -> None:
     """Latency is reported per question as a user would see it: without the vector of the same
     question remembered from another mode's run."""
@@ -144,6 +162,7 @@ def _answer_metrics(
     cites_ok = 0
     latencies: list[float] = []
     lines_cache: dict[str, list[str]] = {}
+    records_cache: dict[str, dict[str, str]] = {}
     for row in rows:
         _forget_queries(index)
         t0 = time.perf_counter()
@@ -162,8 +181,11 @@ def _answer_metrics(
         gold = [squash(g) for g in row["gold"]]
         for c in result.citations:
             cites_total += 1
-            lines = _source_lines(c.chunk.file, lines_cache)
-            span = "".join(lines[c.chunk.start_line - 1 : c.chunk.end_line])
+            if c.chunk.record:
+                span = _record_text(c.chunk.file, c.chunk.record, records_cache)
+            else:
+                lines = _source_lines(c.chunk.file, lines_cache)
+                span = "".join(lines[c.chunk.start_line - 1 : c.chunk.end_line])
             verbatim = bool(c.quote) and _WS.sub("", c.quote) in _WS.sub("", span)
             # "contains or sits beside gold text": the quote's own statement holds the gold.
             relevant = _is_hit(c.quote, gold) or _is_hit(c.chunk.text, gold)

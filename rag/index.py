@@ -330,9 +330,9 @@ def _index_meetings(
         # An empty index answers nothing and would replace a working one: refuse instead.
         why = "".join(f"\n  {e}" for e in errors)
         raise IndexError_(
-            "索引に入れられる議事録がありません（対応形式: .txt .md .pdf .docx .html）。"
+            "索引に入れられる議事録がありません（対応形式: .txt .md .pdf .docx .html .json .csv）。"
             "以前の索引はそのまま残しています。"
-            " / No minutes to index (supported: .txt .md .pdf .docx .html);"
+            " / No minutes to index (supported: .txt .md .pdf .docx .html .json .csv);"
             " the previous index, if any, is unchanged." + why
         )
     embedder = get_embedder(settings)
@@ -396,6 +396,8 @@ def _compare_files(meetings: list[Meeting], old: dict | None, settings: Settings
     r = IndexReport()
     now = set()
     for m in meetings:
+        if m.file in now:  # a file of records holds many meetings: count the file once
+            continue
         now.add(m.file)
         prev = before.get(m.file)
         if prev is None:
@@ -453,14 +455,7 @@ def write_index(
             "bm25_tokenizer": BM25_TOKENIZER,
             "n_chunks": len(chunks),
             "n_meetings": len(meetings),
-            "files": {
-                m.file: {
-                    "sha256": m.sha256,
-                    "meeting_id": m.id,
-                    "n_chunks": per_meeting.get(m.id, 0),
-                }
-                for m in meetings
-            },
+            "files": _files_manifest(meetings, per_meeting),
             "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         }
         # The manifest is written last: a folder without it is never a complete index.
@@ -468,6 +463,24 @@ def write_index(
         _swap(tmp, d)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _files_manifest(meetings: list[Meeting], per_meeting: dict[str, int]) -> dict[str, dict]:
+    """file -> sha256, its (first) meeting id and chunk count. A file of records (JSON/CSV)
+    yields several meetings: all their ids are listed and their chunks summed."""
+    files: dict[str, dict] = {}
+    for m in meetings:
+        entry = files.get(m.file)
+        if entry is None:
+            files[m.file] = {
+                "sha256": m.sha256,
+                "meeting_id": m.id,
+                "n_chunks": per_meeting.get(m.id, 0),
+            }
+            continue
+        entry.setdefault("meeting_ids", [entry["meeting_id"]]).append(m.id)
+        entry["n_chunks"] += per_meeting.get(m.id, 0)
+    return files
 
 
 def _check_replaceable(d: Path) -> None:

@@ -20,7 +20,7 @@ from rag.config import Settings
 from rag.errors import InputError
 from rag.types import Meeting
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".docx", ".html", ".htm")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".docx", ".html", ".htm", ".json", ".csv")
 _KIND = {
     ".txt": "text",
     ".md": "text",
@@ -28,6 +28,10 @@ _KIND = {
     ".docx": "docx",
     ".html": "html",
     ".htm": "html",
+    # Structured records (Diet API / utterance JSON, CSV): decoded like text, then one file
+    # becomes many meetings in rag/formats/records.py.
+    ".json": "records",
+    ".csv": "records",
 }
 
 ProgressFn = Callable[[int, int, str], None]
@@ -40,7 +44,7 @@ class RawDocument:
     lines: tuple[str, ...]
     encoding: str
     sha256: str
-    kind: str  # "text" | "pdf" | "docx" | "html"
+    kind: str  # "text" | "pdf" | "docx" | "html" | "records"
 
 
 @dataclass(frozen=True)
@@ -439,7 +443,7 @@ def read_document(path: str | Path, settings: Settings | None = None) -> RawDocu
             f" / Cannot read the file ({exc.strerror}): check permissions.",
         ) from None
     kind = _KIND[suffix]
-    if kind == "text":
+    if kind in ("text", "records"):
         lines, enc = _read_text(data, file)
     elif kind == "pdf":
         lines, enc = _read_pdf(path, data, file)
@@ -467,6 +471,23 @@ def slugify(stem: str) -> str:
     return slug or "meeting"
 
 
+def _parse(doc: RawDocument, settings: Settings) -> list[Meeting]:
+    """One document -> its meetings: one for minutes text, many for a file of records."""
+    if doc.kind == "records":
+        from rag.formats.records import parse_records
+
+        return parse_records(doc, settings)
+    from rag.parse import parse_document
+
+    meeting = parse_document(doc)
+    if not meeting.statements:
+        raise InputError(
+            doc.file,
+            "議事録の本文（発言・段落）が見つかりませんでした。 / No statements or text found.",
+        )
+    return [meeting]
+
+
 def _with_id(meeting: Meeting, new_id: str) -> Meeting:
     stmts = tuple(replace(s, meeting_id=new_id) for s in meeting.statements)
     return replace(meeting, id=new_id, statements=stmts)
@@ -479,8 +500,6 @@ def ingest_paths(
 ) -> IngestResult:
     """Read and parse every supported file under ``paths``. One bad file yields one InputError
     and never stops the others. ``progress(i, n, file)`` is called after each file (i = 1..n)."""
-    from rag.parse import parse_document
-
     settings = settings or Settings()
     files, warnings = _walk(paths)
     meetings: list[Meeting] = []
@@ -497,22 +516,19 @@ def ingest_paths(
                     f" / Skipped: identical to {seen_hashes[doc.sha256]}."
                 )
                 continue
-            meeting = parse_document(doc)
-            if not meeting.statements:
-                raise InputError(
-                    file,
-                    "議事録の本文（発言・段落）が見つかりませんでした。 / No statements or text found.",
-                )
+            parsed = _parse(doc, settings)
             seen_hashes[doc.sha256] = file
-            base = meeting.id
-            new_id, n = base, 2
-            while new_id in used_ids:
-                new_id, n = f"{base}-{n}", n + 1
-            if new_id != base:
-                meeting = _with_id(meeting, new_id)
-            used_ids.add(new_id)
-            meetings.append(meeting)
-            warnings.extend(f"{file}: {w}" for w in meeting.warnings)
+            for meeting in parsed:
+                base = meeting.id
+                new_id, n = base, 2
+                while new_id in used_ids:
+                    new_id, n = f"{base}-{n}", n + 1
+                if new_id != base:
+                    meeting = _with_id(meeting, new_id)
+                used_ids.add(new_id)
+                meetings.append(meeting)
+                label = f"{file} ({meeting.title})" if len(parsed) > 1 else file
+                warnings.extend(f"{label}: {w}" for w in meeting.warnings)
         except InputError as exc:
             errors.append(exc)
         except Exception as exc:  # a parser bug must not abort the whole batch

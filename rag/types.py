@@ -19,9 +19,20 @@ ROLE_MEMBER = "委員"
 ROLE_SECRETARIAT = "事務局"
 ROLE_CHAIR = "議長"  # 座長 / 委員長 / 議長 / 会長
 ROLE_OFFICIAL = "説明員"  # ◎/△ officials in assembly records (局長, 部長, 課長 ...)
+ROLE_ASSEMBLY_MEMBER = "議員"
+ROLE_HEAD = "首長"
 ROLE_META = "会議情報"  # the meeting's own facts: date, venue, attendees, agenda
 ROLE_UNKNOWN = "unknown"
-ROLES = (ROLE_MEMBER, ROLE_SECRETARIAT, ROLE_CHAIR, ROLE_OFFICIAL, ROLE_META, ROLE_UNKNOWN)
+ROLES = (
+    ROLE_MEMBER,
+    ROLE_SECRETARIAT,
+    ROLE_CHAIR,
+    ROLE_OFFICIAL,
+    ROLE_ASSEMBLY_MEMBER,
+    ROLE_HEAD,
+    ROLE_META,
+    ROLE_UNKNOWN,
+)
 
 # What users may type for a role filter (English or Japanese) -> canonical role.
 ROLE_ALIASES = {
@@ -52,6 +63,8 @@ ROLE_ENGLISH = {
     ROLE_SECRETARIAT: "secretariat",
     ROLE_CHAIR: "chair",
     ROLE_OFFICIAL: "official",
+    ROLE_ASSEMBLY_MEMBER: "assembly member",
+    ROLE_HEAD: "head of government",
     ROLE_META: "meeting info",
     ROLE_UNKNOWN: "unknown",
 }
@@ -79,6 +92,7 @@ class Statement:
     agenda: str | None = None
     topic: str | None = None  # ＜...＞ sub-heading
     kind: str = "statement"  # "statement" | "meta"
+    record: str | None = None  # structured imports: the cited record (speechID, "row 12")
 
 
 @dataclass(frozen=True)
@@ -120,6 +134,7 @@ class Chunk:
     speaker: str | None = None
     role_label: str | None = None
     kind: str = "statement"
+    record: str | None = None  # structured imports: the cited record instead of lines
 
 
 @dataclass(frozen=True)
@@ -239,6 +254,7 @@ def statement_to_dict(s: Statement) -> dict:
         "meeting_id": s.meeting_id,
         "file": s.file,
         "norm_text": s.norm_text,
+        "record": s.record,
     }
 
 
@@ -257,6 +273,7 @@ def statement_from_dict(d: dict) -> Statement:
         agenda=d.get("agenda"),
         topic=d.get("topic"),
         kind=d.get("kind", "statement"),
+        record=d.get("record"),
     )
 
 
@@ -315,6 +332,7 @@ _CHUNK_FIELDS = [
     "speaker",
     "role_label",
     "kind",
+    "record",
 ]
 
 
@@ -340,6 +358,7 @@ def source_dict(c: Chunk) -> dict:
         "speaker": c.speaker,
         "start_line": c.start_line,
         "end_line": c.end_line,
+        "record": c.record,
         "meeting_id": c.meeting_id,
         "chunk_id": c.id,
     }

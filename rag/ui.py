@@ -261,9 +261,10 @@ def role_badge(role: str, label: str | None = None) -> str:
     return f'<span class="role-badge role-{cls}" title="{_e(title)}">{_e(text)}</span>'
 
 
-def _where(file: str, start: int, end: int) -> str:
+def _where(file: str, start: int, end: int, record: str | None = None) -> str:
     """File name and line span; the full path (often a long absolute one) is in the tooltip."""
     lines = f"L{start}" if start == end else f"L{start}–{end}"
+    lines = record or lines  # structured imports (JSON/CSV) cite the record, not lines
     return f'<span class="src-file" title="{_e(file)}">{_e(Path(file).name)} : {lines}</span>'
 
 
@@ -302,7 +303,7 @@ def source_card(
         + "</header>"
         + (f'<div class="src-agenda">議題 / Agenda: {agenda}</div>' if agenda else "")
         + f'<blockquote class="src-text">{highlight(chunk.text, quote, terms)}</blockquote>'
-        f'<footer class="src-foot">{_where(chunk.file, chunk.start_line, chunk.end_line)}'
+        f'<footer class="src-foot">{_where(chunk.file, chunk.start_line, chunk.end_line, chunk.record)}'
         f"{open_btn}</footer></article>"
     )
 
@@ -418,7 +419,7 @@ def render_meeting(
             f'<div class="stmt{" target" if target else ""}{" meta" if s.kind == "meta" else ""}"'
             f' id="stmt-{_e(meeting.id)}-{s.order}">'
             f'<div class="stmt-side">{role_badge(s.role, s.role_label)}'
-            f'<span class="stmt-lines">L{s.start_line}</span></div>'
+            f'<span class="stmt-lines">{_e(s.record or f"L{s.start_line}")}</span></div>'
             f'<div class="stmt-text">{body}</div></div>'
         )
     return head + '<div class="stmts">' + "".join(rows) + "</div></section>"
@@ -515,7 +516,8 @@ def briefing_source(s: Statement) -> str:
     if s.speaker:
         who = f"{s.speaker}（{who}）"
     ctx = " ／ ".join(x for x in (s.agenda, s.topic) if x)
-    return f"— {who}" + (f"、{ctx}" if ctx else "") + f"（{s.file} L{s.start_line}–{s.end_line}）"
+    where = s.record or f"L{s.start_line}–{s.end_line}"  # JSON/CSV imports cite the record
+    return f"— {who}" + (f"、{ctx}" if ctx else "") + f"（{s.file} {where}）"
 
 
 def briefing_markdown(
@@ -610,7 +612,7 @@ def render_briefing_html(topic: str, index: "MinutesIndex", hits: Sequence[Hit])
                     f'<div><div class="brief-text">{highlight(s.text, None, terms)}</div>'
                     f'<div class="brief-cite">{_e(s.role_label or s.role)}'
                     + (f"　{ctx}" if ctx else "")
-                    + f"　{_where(s.file, s.start_line, s.end_line)}</div></div></div>"
+                    + f"　{_where(s.file, s.start_line, s.end_line, s.record)}</div></div></div>"
                 )
     parts.append("</div>")
     return "".join(parts)
