@@ -144,7 +144,9 @@ def test_a_model_with_other_features_is_refused():
 
 def test_shipped_model_prefers_the_passage_that_answers():
     model = load_model()
-    view = _view("テレワーク実施率について委員の意見は？", ["テレワーク", "実施率"], roles=("委員",))
+    view = _view(
+        "テレワーク実施率について委員の意見は？", ["テレワーク", "実施率"], roles=("委員",)
+    )
     rows = passage_features(view, _hits((CHUNKS[1], 0.86), (CHUNKS[0], 0.85)))
     p = model.predict(rows)
     assert p[0] > p[1]
