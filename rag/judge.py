@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.question import asks_reply, folded, judge_terms, numbers
+from rag.question import asks_quantity, asks_reply, folded, judge_terms, numbers
 from rag.text import detect_lang
 from rag.types import (
     ROLE_CHAIR,
@@ -61,6 +61,8 @@ FEATURES = (
     "no_terms",
     "num_q",  # the question names a number
     "num_hit",  # share of its numbers that the passage names
+    "qty_asked",  # the question asks for an amount, count or time (予算はいくら / how many)
+    "qty_missing",  # ... and the passage names no number at all
     "role_asked",
     "role_match",
     "reply_asked",
@@ -89,6 +91,7 @@ class QuestionView:
     roles: tuple[str, ...]
     reply: bool
     mean_cos: float
+    quantity: bool = False
 
 
 # --- corpus statistics -------------------------------------------------------------------
@@ -172,6 +175,7 @@ def question_view(
         roles=tuple(roles),
         reply=asks_reply(question),
         mean_cos=mean_cosine(index, qvec) if qvec is not None else 0.0,
+        quantity=asks_quantity(question),
     )
 
 
@@ -210,7 +214,7 @@ def passage_features(view: QuestionView, hits: Sequence[Hit]) -> np.ndarray:
         present = [contains(t, hay) for t in view.terms]
         cov = sum(present) / len(present) if present else 0.0
         idf_cov = sum(p * w for p, w in zip(present, view.idf, strict=True)) / total_idf
-        nums = numbers(c.text) if view.numbers else set()
+        nums = numbers(c.text) if (view.numbers or view.quantity) else set()
         is_reply = c.role in _REPLY_ROLES
         role_match = bool(view.roles) and (
             c.role in view.roles or (c.role_label or "") in view.roles
@@ -230,6 +234,8 @@ def passage_features(view: QuestionView, hits: Sequence[Hit]) -> np.ndarray:
             "no_terms": float(not view.terms),
             "num_q": float(bool(view.numbers)),
             "num_hit": len(view.numbers & nums) / len(view.numbers) if view.numbers else 0.0,
+            "qty_asked": float(view.quantity),
+            "qty_missing": float(view.quantity and not nums),
             "role_asked": float(bool(view.roles)),
             "role_match": float(role_match),
             "reply_asked": float(view.reply),
