@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from rag.dates import KANJI_NUM, kanji_to_int, parse_date
 from rag.exchange import link_answers, split_answer, split_question
-from rag.formats.common import Line, clean_line, join_mapped, role_of, slug, squash_ws, who
+from rag.formats.common import WS, Line, clean_line, join_mapped, role_of, slug, squash_ws, who
 from rag.text import nfkc
 from rag.types import (
     ROLE_ASSEMBLY_MEMBER,
@@ -132,7 +132,7 @@ def _read_header(
     facts: list[_Fact] = []
     people: list[Attendee] = []
     agenda: list[str] = []
-    programme: list[_Fact] = []
+    programme: list[tuple[str, int, list[_Fact]]] = []  # (heading, line, items)
     section: str | None = None
     head_line = 0
     count = ""
@@ -166,7 +166,7 @@ def _read_header(
         if _PROGRAMME.search(text) and len(text) < 30:
             flush()
             section, head_line, count = "日程", ln.no, ""
-            programme.append(_Fact(text, ln.no, ln.no, ""))
+            programme.append((text, ln.no, []))
             continue
         if _CLOCK.match(squash_ws(text)):
             flush()
@@ -185,14 +185,14 @@ def _read_header(
             people.append(Attendee(name, title or None, None, "説明員", ln.no))
             group.append((ln.no, f"{title} {name}".strip()))
         elif section == "日程":
+            items = programme[-1][2]
             im = _ITEM.match(text)
-            last = programme[-1]
-            if im or not last.value:
-                last.value += ("／" if last.value else "") + squash_ws(text)
-            else:
-                last.value += " " + text.strip()
-                agenda.append(last.value.rsplit("／", 1)[-1])
-            last.end = ln.no
+            if im or not items:
+                items.append(_Fact("", ln.no, ln.no, WS.sub(" ", text.strip())))
+            else:  # the item's title on the next line: 第一　第一号議案 / 令和二年度…予算
+                items[-1].value += " " + text.strip()
+                items[-1].end = ln.no
+                agenda.append(items[-1].value)
             continue
         if len(group) >= _ROLL_GROUP:
             flush()
@@ -200,13 +200,16 @@ def _read_header(
     return facts, people, agenda, _group_programme(programme)
 
 
-def _group_programme(programme: list[_Fact]) -> list[_Fact]:
-    """Split long 議事日程 facts into citable pieces of a few items each."""
+def _group_programme(programme: list[tuple[str, int, list[_Fact]]]) -> list[_Fact]:
+    """Long 議事日程 as citable pieces of a few items each, each with its own lines."""
     out: list[_Fact] = []
-    for f in programme:
-        items = [x for x in f.value.split("／") if x]
-        for i in range(0, max(1, len(items)), _PROGRAMME_GROUP):
-            out.append(_Fact(f.label, f.start, f.end, "／".join(items[i : i + _PROGRAMME_GROUP])))
+    for heading, line, items in programme:
+        if not items:
+            out.append(_Fact(heading, line, line, ""))
+        for i in range(0, len(items), _PROGRAMME_GROUP):
+            group = items[i : i + _PROGRAMME_GROUP]
+            start = line if i == 0 else group[0].start
+            out.append(_Fact(heading, start, group[-1].end, "／".join(f.value for f in group)))
     return out
 
 
