@@ -21,7 +21,9 @@ from rag.errors import LLMError
 from rag.glossary import english_keys, japanese_terms
 from rag.text import detect_lang, nfkc, split_sentences, squash
 from rag.types import (
+    ROLE_ASSEMBLY_MEMBER,
     ROLE_CHAIR,
+    ROLE_HEAD,
     ROLE_MEMBER,
     ROLE_META,
     ROLE_OFFICIAL,
@@ -32,6 +34,7 @@ from rag.types import (
     Filters,
     Hit,
     Meeting,
+    expand_roles,
 )
 
 log = logging.getLogger(__name__)
@@ -124,10 +127,15 @@ _FACET_META = {
 # Role words in questions -> canonical role (only used when no explicit role filter is given).
 _ROLE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (ROLE_CHAIR, re.compile(r"座長|議長|委員長|会長|\bchair", re.IGNORECASE)),
+    (ROLE_ASSEMBLY_MEMBER, re.compile(r"議員|assembly members?|councill?ors?", re.IGNORECASE)),
     (
-        ROLE_MEMBER,
-        re.compile(r"委員(?!会|長)|有識者|構成員|\bmembers?\b|\bexperts?\b", re.IGNORECASE),
+        # "members" / 委員 are members of either kind (advisory 委員 or elected 議員).
+        "議員・委員",
+        re.compile(
+            r"委員(?!会|長)|有識者|構成員|(?<!assembly )\bmembers?\b|\bexperts?\b", re.IGNORECASE
+        ),
     ),
+    (ROLE_HEAD, re.compile(r"(?<!副)知事|市長|町長|村長|\bgovernor\b|\bmayor\b", re.IGNORECASE)),
     (ROLE_SECRETARIAT, re.compile(r"事務局|secretariat", re.IGNORECASE)),
     (ROLE_OFFICIAL, re.compile(r"説明員|\bofficials?\b", re.IGNORECASE)),
 ]
@@ -179,7 +187,7 @@ def infer_roles(question: str) -> tuple[str, ...]:
     """Role filter implied by the question (委員の意見 / what did members say / 事務局...).
     Empty when no role or several conflicting roles are mentioned."""
     found = [role for role, pat in _ROLE_PATTERNS if pat.search(nfkc(question))]
-    return (found[0],) if len(found) == 1 else ()
+    return expand_roles(found) if len(found) == 1 else ()
 
 
 def asked_facets(question: str) -> list[str]:
@@ -536,12 +544,16 @@ def _label_for(chunk: Chunk, meetings: dict[str, Meeting]) -> str:
 
 _JA_ROLE = {
     ROLE_MEMBER: ("委員から", "という意見がありました"),
+    ROLE_ASSEMBLY_MEMBER: ("議員から", "という発言がありました"),
+    ROLE_HEAD: ("知事・市長等から", "という答弁がありました"),
     ROLE_CHAIR: ("座長（議長）から", "という発言がありました"),
     ROLE_SECRETARIAT: ("事務局から", "という説明がありました"),
     ROLE_OFFICIAL: ("説明員から", "という説明がありました"),
 }
 _EN_ROLE = {
     ROLE_MEMBER: ("a member said", "members said"),
+    ROLE_ASSEMBLY_MEMBER: ("an assembly member said", "assembly members said"),
+    ROLE_HEAD: ("the governor / mayor answered", "the governor / mayor answered"),
     ROLE_CHAIR: ("the chair said", "the chair said"),
     ROLE_SECRETARIAT: ("the secretariat explained", "the secretariat explained"),
     ROLE_OFFICIAL: ("an official explained", "officials explained"),

@@ -62,7 +62,7 @@ def test_query_terms_drop_question_words() -> None:
 
 def test_make_filters_validates_roles_and_dates() -> None:
     f = make_filters(["m1"], ["member", "事務局"], "２０２３/０２/０１", "")
-    assert f.roles == ("委員", "事務局") and f.since == "2023-02-01" and f.until is None
+    assert f.roles == ("委員", "議員", "事務局") and f.since == "2023-02-01" and f.until is None
     with pytest.raises(ConfigError, match="Unknown role"):
         make_filters(roles=["宇宙人"])
     with pytest.raises(ConfigError, match="YYYY-MM-DD"):
