@@ -28,9 +28,9 @@ Paragraphs = list[tuple[int, str]]
 
 # まず、学童クラブについてでありますが、 / 次に、…についてのお尋ねでございます。
 _ANSWER_TOPIC = re.compile(
-    r"^(?:(?:まず|次に|最後に|初めに|続いて|また|さらに)、)?(?P<topic>[^。]{2,80}?)"
+    r"^(?:(?:まず|次に|最後に|初めに|続いて|また|さらに)、)?(?:同じく)?(?P<topic>[^。]{2,80}?)"
     r"(?:についての(?:ご質問|お尋ね|ご提案|ご指摘)|に関するご質問|について)"
-    r"(?:でございますが|でありますが|であります|でございます|ですが)"
+    r"(?:でございますが|でありますが|であります|でございます|ですが|がございました|がありました)"
 )
 _ANSWER_MARK = re.compile(r"^(?:まず|次に|最後に|初めに|続いて)、")
 # A question ends where the member asks: 伺います, 見解を求めます, 所見を伺う ...
@@ -54,7 +54,7 @@ def split_question(paras: Paragraphs) -> list[Paragraphs]:
             segments.append(cur)
             cur = []
         cur.append((no, text))
-        if _ASKS.search(text) and not _TOPIC_HEAD.match(text):
+        if _ends_asking(text) and not _TOPIC_HEAD.match(text):
             segments.append(cur)
             cur = []
     if cur:
@@ -65,8 +65,15 @@ def split_question(paras: Paragraphs) -> list[Paragraphs]:
     return segments
 
 
+def _ends_asking(text: str) -> bool:
+    """The paragraph's last sentence asks (伺います。), not a 話を伺いました mid-paragraph."""
+    sentences = [x for x in re.split(r"(?<=。)", text) if x.strip()]
+    tail = "".join(sentences[-2:]) if sentences and len(sentences[-1]) < 30 else sentences[-1:]
+    return bool(_ASKS.search(tail if isinstance(tail, str) else "".join(tail)))
+
+
 def _asks(paras: Paragraphs) -> bool:
-    return any(_ASKS.search(t) and not _TOPIC_HEAD.match(t) for _, t in paras)
+    return any(_ends_asking(t) and not _TOPIC_HEAD.match(t) for _, t in paras)
 
 
 def split_answer(paras: Paragraphs) -> list[Paragraphs]:
@@ -99,20 +106,39 @@ def answer_topic(text: str) -> str:
     return text[:80]
 
 
+_KANA_PAIR = re.compile(r"^[\u3040-\u309f]{2}$")
+
+
 def _bigrams(text: str) -> set[str]:
+    """Character bigrams, without pairs of hiragana (の あ り: grammar, not topic)."""
     s = re.sub(r"[\s、。「」（）・]", "", nfkc(text))
-    return {s[i : i + 2] for i in range(len(s) - 1)}
+    return {s[i : i + 2] for i in range(len(s) - 1) if not _KANA_PAIR.match(s[i : i + 2])}
+
+
+def _addressed(label: str, addressee: str) -> bool:
+    """知事 answers 知事-addressed questions; 副知事 does not."""
+    return label.endswith(addressee) and not (addressee == "知事" and label.endswith("副知事"))
 
 
 def _score(answer: Statement, question: Statement) -> float:
+    """Topic overlap (the question's closing ask sentences count most) plus the addressee:
+    「知事の見解を伺います」 is answered by the governor, 「都の見解」 by an official."""
     topic = _bigrams(answer_topic(answer.text))
-    q = _bigrams(question.text)
-    score = len(topic & q) / len(topic) if topic else 0.0
-    asked = question.text[-120:]
+    if not topic:
+        return 0.0
+    sentences = [x for x in re.split(r"(?<=。)", question.text) if x.strip()]
+    asked = "".join(sentences[-2:])
+    score = 0.6 * len(topic & _bigrams(asked)) / len(topic)
+    whole = _bigrams(question.text)
+    score += 0.4 * len(topic & whole) / len(topic)
+    body = _bigrams(answer.text[:300])
+    score += 0.3 * len(body & whole) / max(1, len(body))
     label = answer.role_label or ""
     named = [a for a in _ADDRESSEES if a in asked and not (a == "知事" and "副知事" in asked)]
     if named:
-        score += 0.15 if any(label.endswith(a) for a in named) else -0.15
+        score += 0.15 if any(_addressed(label, a) for a in named) else -0.15
+    elif re.search(r"都の(?:見解|所見|認識|考え|取り組み|対応)", asked):
+        score += 0.1 if answer.role == ROLE_OFFICIAL else -0.15
     return score
 
 
@@ -130,9 +156,10 @@ def link_answers(statements: list[Statement]) -> list[Statement]:
                 questions, last_pick = [], {}
             questions.append(st)
         elif st.role in (ROLE_HEAD, ROLE_OFFICIAL) and questions and st.utterance is not None:
+            # Each answerer takes the questions in the order they were asked.
             prev = last_pick.get(st.role_label, -1)
             scored = [
-                (_score(st, q) + (0.05 if k > prev else 0.0), k) for k, q in enumerate(questions)
+                (_score(st, q) + (0.05 if k > prev else -0.1), k) for k, q in enumerate(questions)
             ]
             best, k = max(scored)
             if best > 0.05:
