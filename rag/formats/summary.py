@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from rag.dates import date_match, kanji_to_int, parse_date
+from rag.exchange import link_answers
 from rag.formats.common import (
     PUA,
     SPEAKER_MARKS,
@@ -621,6 +622,7 @@ def parse(doc: RawDocument, reason: str = "") -> Meeting:
         )
     base = len(statements)
     statements.extend(replace(s, order=base + i) for i, s in enumerate(body))
+    statements = link_answers(statements)  # （事務局） replies answer the member before them
 
     if doc_kind == "paragraphs":
         warnings.append(
