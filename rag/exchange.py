@@ -35,7 +35,8 @@ _ANSWER_TOPIC = re.compile(
 _ANSWER_MARK = re.compile(r"^(?:まず|次に|最後に|初めに|続いて)、")
 # A question ends where the member asks: 伺います, 見解を求めます, 所見を伺う ...
 _ASKS = re.compile(
-    r"伺(?:います|いたします|う|いたしたい)|お尋ね(?:します|いたします)|答弁を求め|見解を求め|お答えください|問います"
+    r"伺(?:います|いたします|う|いたしたい)|お尋ね(?:します|いたします)|答弁を求め|見解を求め"
+    r"|お答えください|問います|求めます。|(?:でしょう|です|ます|のです)か[。？]"
 )
 # 新型コロナウイルス感染症対策について伺います。 — a heading that opens the next questions
 _TOPIC_HEAD = re.compile(r"^[^。]{1,40}について(?:伺います|伺う|質問します|お尋ねします)。$")
