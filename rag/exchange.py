@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from functools import lru_cache
 
 from rag.text import nfkc
 from rag.types import (
@@ -35,8 +36,9 @@ _ANSWER_TOPIC = re.compile(
 _ANSWER_MARK = re.compile(r"^(?:まず|次に|最後に|初めに|続いて)、")
 # A question ends where the member asks: 伺います, 見解を求めます, 所見を伺う ...
 _ASKS = re.compile(
-    r"伺(?:います|いたします|う|いたしたい)|お尋ね(?:します|いたします)|答弁を求め|見解を求め"
-    r"|お答えください|問います|求めます。|(?:でしょう|です|ます|のです)か[。？]"
+    r"伺(?:います|いたします|う|いたしたい|いしたい|いします|いをいたします|いいたします|いをします)"
+    r"|お尋ね(?:します|いたします)|答弁を求め|見解を求め|お答えください|教えてください"
+    r"|問います|求めます。|(?:でしょう|です|ます|のです)か[。？]"
 )
 # 新型コロナウイルス感染症対策について伺います。 — a heading that opens the next questions
 _TOPIC_HEAD = re.compile(r"^[^。]{1,40}について(?:伺います|伺う|質問します|お尋ねします)。$")
@@ -110,10 +112,11 @@ def answer_topic(text: str) -> str:
 _KANA_PAIR = re.compile(r"^[\u3040-\u309f]{2}$")
 
 
-def _bigrams(text: str) -> set[str]:
+@lru_cache(maxsize=4096)
+def _bigrams(text: str) -> frozenset[str]:
     """Character bigrams, without pairs of hiragana (の あ り: grammar, not topic)."""
     s = re.sub(r"[\s、。「」（）・]", "", nfkc(text))
-    return {s[i : i + 2] for i in range(len(s) - 1) if not _KANA_PAIR.match(s[i : i + 2])}
+    return frozenset(s[i : i + 2] for i in range(len(s) - 1) if not _KANA_PAIR.match(s[i : i + 2]))
 
 
 def _addressed(label: str, addressee: str) -> bool:

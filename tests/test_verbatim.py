@@ -125,7 +125,7 @@ def test_speakers_roles_and_stage_directions(tokyo: Meeting) -> None:
     assert ("説明員", "福祉保健局長", "内藤淳", "statement") in got
     assert ("議長", "議長", "石川良一", "procedural") in got
     for s in tokyo.statements:
-        assert "〔" not in s.text and "登壇" not in s.text
+        assert "〔" not in s.text and "登壇" not in s.text and "拍手" not in s.text
         assert "散会" not in s.text or s.kind != "statement"
     chair = next(s for s in firsts if "質問に入ります" in s.text)
     assert chair.text.endswith("百十六番増子ひろき君。")

@@ -49,7 +49,9 @@ _SPEAKER = re.compile(
 _SPEAKER_BARE = re.compile(r"^[○◯〇]\s*(?P<who>[^\s　（()）、。「」]{2,25})[\s　]+(?P<text>\S.*)$")
 _SEAT = re.compile(rf"^({_NUM})番$")
 _STAGE = re.compile(r"^〔[^〔〕]*〕$")
-_STAGE_INLINE = re.compile(r"〔[^〔〕]{0,60}〕")
+_STAGE_INLINE = re.compile(
+    r"〔[^〔〕]{0,60}〕|（(?:拍手|[^（）]{0,40}(?:と呼ぶ者|発言する者)あり)）"
+)
 _CLOCK = re.compile(
     rf"^午[前後]{_NUM}時(?:{_NUM}分)?(?:[^\s。]{{0,3}}?)(開会|開議|休憩|再開|散会|延会|閉会)"
     r"(?:・(開議|開会))?$"
