@@ -105,7 +105,8 @@ _FACETS: dict[str, re.Pattern[str]] = {
         r"どこ|場所|会場|開催地|\bwhere\b|\bvenue\b|\blocation\b|\bplace\b", re.IGNORECASE
     ),
     "attendees": re.compile(
-        r"出席|参加者|参加した|\battend|\bparticipant|who (?:was|were) (?:there|present)",
+        r"出席|欠席|参加者|参加した|\battend|\babsent|\bparticipant"
+        r"|who (?:was|were) (?:there|present)",
         re.IGNORECASE,
     ),
     "agenda": re.compile(r"議題|次第|\bagenda\b", re.IGNORECASE),
@@ -120,7 +121,7 @@ _FACET_WORDS = _words(
 _FACET_META = {
     "date": re.compile(r"日\s*時|開催日|日\s*程|\d{4}年|令和|平成|\d+月\d+日"),
     "venue": re.compile(r"場\s*所|会\s*場|開催地"),
-    "attendees": re.compile(r"出\s*席|参加者|名簿"),
+    "attendees": re.compile(r"出\s*席|欠\s*席|欠\s*員|説明員|参加者|名簿"),
     "agenda": re.compile(r"議\s*題|次\s*第"),
 }
 
@@ -665,7 +666,15 @@ def is_meeting_info(question: str, meetings: dict[str, Meeting]) -> bool:
         return False
     terms = content_terms(question)
     scope = _scope_terms(terms, list(meetings.values()))
-    return not [t for t in terms if t not in scope]
+    # A person on a roll (三宅しげき議員は欠席したか) is part of the meeting's facts, not a topic.
+    people = {a.name for m in meetings.values() for a in m.attendance if len(a.name) >= 2}
+    return not [
+        t
+        for t in terms
+        if t not in scope
+        and not (people and (t in ("議員", "委員") or any(f.search(t) for f in _FACETS.values())))
+        and not any(t in p or p in t for p in people)
+    ]
 
 
 def _meta_value(chunk: Chunk) -> str:
@@ -690,6 +699,46 @@ def _meta_quote(chunk: Chunk, max_chars: int = 160) -> str:
     value = _meta_value(chunk)
     first = value.split("／")[0].strip()
     return (first or value)[:max_chars]
+
+
+_STATUS = {
+    "出席": ("出席していました", "attended"),
+    "欠席": ("欠席でした", "was absent"),
+    "説明員": ("説明員として出席していました", "attended as an official"),
+}
+
+
+def _attendee_parts(
+    question: str, meeting: Meeting, mine: list[Chunk], citations: list[Citation]
+) -> list[tuple[str, str]]:
+    """(ja, en) sentences for the people of the roll the question names, each citing the roll
+    line that lists them (appended to ``citations``)."""
+    q = squash(question)
+    out: list[tuple[str, str]] = []
+    for a in meeting.attendance:
+        if len(a.name) < 2 or a.name not in q:
+            continue
+        chunk = next((c for c in mine if a.name in squash(c.text)), None)
+        if chunk is None:
+            continue
+        at = chunk.text.find(a.name)
+        start = chunk.text.rfind("、", 0, at) + 1 if at >= 0 else 0
+        if chunk.text.rfind("：", 0, at) + 1 > start:
+            start = chunk.text.rfind("：", 0, at) + 1
+        quote = chunk.text[start : at + len(a.name)] if at >= 0 else a.name
+        known = next((x for x in citations if x.chunk.id == chunk.id and x.quote == quote), None)
+        if known is None:
+            known = Citation(n=len(citations) + 1, chunk=chunk, quote=quote)
+            citations.append(known)
+        ja, en = _STATUS.get(a.status, ("出席していました", "attended"))
+        label = _meta_label(chunk).rstrip("：: ")
+        out.append(
+            (
+                f"{a.name}は{ja}（{label}「{quote}」[{known.n}]）",
+                f"{a.name} {en} ({label} 「{quote}」 [{known.n}])",
+            )
+        )
+    return out
 
 
 def meeting_info_answer(
@@ -729,6 +778,12 @@ def meeting_info_answer(
                 c for c in mine if _FACET_META[facet].search(nfkc(c.text))
             ]
             matching.sort(key=lambda c: ("別添" in c.text, c.order))
+            if facet == "attendees":
+                named = _attendee_parts(question, m, mine, citations)
+                if named:  # 「三宅しげき議員は欠席したか」: that person's line of the roll
+                    parts_ja += [ja for ja, _ in named]
+                    parts_en += [en for _, en in named]
+                    continue
             c = matching[0] if matching else None
             if c is None:
                 missing.append(facet)

@@ -16,7 +16,7 @@ from rag.formats import summary, verbatim
 from rag.formats.common import clean_line, who
 from rag.ingest import read_document
 from rag.parse import parse_document
-from rag.types import Meeting, Statement
+from rag.types import Meeting, Statement, make_filters
 
 DATA = Path(__file__).resolve().parent / "data"
 FIXTURE = DATA / "verbatim_tokyo.txt"
@@ -227,3 +227,21 @@ def test_hand_checked_links_still_hold(tokyo2020: list[tuple[Path, Meeting]]) ->
         assert answer.start_line == r["answer_line"]
         if r["correct"]:
             assert answer.answers_to == r["question_order"], r
+
+
+def test_who_was_absent_is_answered_from_the_roll(tokyo: Meeting) -> None:
+    from types import SimpleNamespace
+
+    from rag.answer import is_meeting_info, meeting_info_answer
+
+    index = SimpleNamespace(meetings={tokyo.id: tokyo}, chunks=chunk_meeting(tokyo, Settings()))
+    question = "三宅しげき議員は欠席しましたか"
+    assert is_meeting_info(question, index.meetings)
+    a = meeting_info_answer(question, index, make_filters(), Settings())
+    assert a is not None and a.found
+    assert "三宅しげきは欠席でした" in a.text
+    (c,) = a.citations
+    assert c.quote == "百一番 三宅しげき" and c.quote in c.chunk.text
+    assert c.chunk.start_line == line_no(FIXTURE, "　欠席議員")
+    who = meeting_info_answer("Who attended?", index, make_filters(), Settings())
+    assert who is not None and "古城まさお" in who.citations[0].chunk.text
