@@ -626,6 +626,11 @@ def extractive_answer(
             items.append((n, quote))
         groups.append((members[key][0], items))
     text = compose_text(groups, meetings, lang)
+    citations = with_exchanges(citations, meetings)
+    # Verbatim records: say which question an answer answers (and who answered a question).
+    lines = list(dict.fromkeys(c.exchange for c in citations if c.exchange))
+    if lines:
+        text += "\n" + "\n".join(f"（{x}）" for x in lines)
     return Answer(
         question=question,
         text=text,
@@ -634,6 +639,18 @@ def extractive_answer(
         mode="extractive",
         filters=filters or Filters(),
     )
+
+
+def with_exchanges(citations: Sequence[Citation], meetings: dict[str, Meeting]) -> list[Citation]:
+    """Citations of verbatim-record statements with their exchange line (rag.exchange)."""
+    from rag.exchange import exchange_text
+
+    out = []
+    for c in citations:
+        m = meetings.get(c.chunk.meeting_id)
+        text = exchange_text(m, c.chunk.order) if m and c.chunk.utterance is not None else None
+        out.append(replace(c, exchange=text) if text else c)
+    return out
 
 
 def refusal(
@@ -991,6 +1008,7 @@ def answer_stream(
                 note=FALLBACK_NOTE,
             )
         # The streamed text was a preview; only the final Answer is emitted now.
+        final = replace(final, citations=tuple(with_exchanges(final.citations, meetings)))
         yield _with_notes(final, question, notes)
         return
 

@@ -192,3 +192,35 @@ def exchange_of(meeting: Meeting, statement: Statement) -> tuple[Statement | Non
     if statement.answers_to is None and not replies:
         return None, []
     return question, replies
+
+
+def speaker_title(st: Statement) -> str:
+    """百十六番 増子ひろき議員 / 知事 小池百合子 / 福祉保健局長 内藤淳."""
+    label = st.role_label or st.role
+    if st.role == ROLE_ASSEMBLY_MEMBER and st.speaker:
+        return f"{label} {st.speaker}議員"
+    return " ".join(x for x in (label, st.speaker) if x)
+
+
+def _ask_excerpt(text: str, width: int) -> str:
+    """The question as asked: its last sentences (…について知事の見解を伺います。)."""
+    sentences = [x for x in re.split(r"(?<=[。？])", text) if x.strip()]
+    ask = "".join(sentences[-1:])
+    if len(ask) < 20 and len(sentences) > 1:
+        ask = "".join(sentences[-2:])
+    return ask if len(ask) <= width else "…" + ask[-width:]
+
+
+def exchange_text(meeting: Meeting, order: int, width: int = 90) -> str | None:
+    """「Q — 百十六番 増子ひろき議員: …伺います。 / A — 知事 小池百合子」 for the statement with
+    this order when it is part of a linked question-and-answer exchange, else None."""
+    st = meeting.statements[order] if 0 <= order < len(meeting.statements) else None
+    if st is None or st.order != order:
+        st = next((s for s in meeting.statements if s.order == order), None)
+    if st is None:
+        return None
+    question, replies = exchange_of(meeting, st)
+    if question is None or not replies:
+        return None
+    answerers = "、".join(dict.fromkeys(speaker_title(r) for r in replies))
+    return f"Q — {speaker_title(question)}: {_ask_excerpt(question.text, width)} / A — {answerers}"

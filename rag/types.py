@@ -232,6 +232,9 @@ class Citation:
     n: int  # the [n] marker in the answer text
     chunk: Chunk
     quote: str  # verbatim substring of chunk.text
+    # 「Q — 百十六番 増子ひろき議員: … / A — 知事」 when the cited statement is part of a linked
+    # question-and-answer exchange (rag.exchange)
+    exchange: str | None = None
 
 
 @dataclass(frozen=True)
@@ -463,7 +466,7 @@ def hit_to_dict(h: Hit) -> dict:
 
 
 def citation_to_dict(c: Citation) -> dict:
-    return {"n": c.n, "quote": c.quote, **source_dict(c.chunk)}
+    return {"n": c.n, "quote": c.quote, "exchange": c.exchange, **source_dict(c.chunk)}
 
 
 def answer_to_dict(a: Answer) -> dict:

@@ -292,6 +292,7 @@ def source_card(
     terms: Iterable[str] = (),
     src_index: int | None = None,
     extra_class: str = "",
+    exchange: str | None = None,
 ) -> str:
     """One numbered source card: meeting, date, agenda, role, verbatim text, file and lines."""
     agenda = " ／ ".join(_e(x) for x in (chunk.agenda, chunk.topic) if x)
@@ -309,6 +310,7 @@ def source_card(
         f'<span class="src-title">{_e(chunk.title)}</span>'
         f'<span class="src-date">{_e(format_date(chunk.date))}</span></header>'
         + (f'<div class="src-agenda">議題 / Agenda: {agenda}</div>' if agenda else "")
+        + (f'<div class="src-agenda src-exchange">{_e(exchange)}</div>' if exchange else "")
         + f'<blockquote class="src-text">{highlight(chunk.text, quote, terms)}</blockquote>'
         f'<footer class="src-foot">{_where(chunk.file, chunk.start_line, chunk.end_line)}'
         f"{open_btn}</footer></article>"
@@ -325,7 +327,14 @@ def render_answer_sources(ans: Answer) -> tuple[str, list[dict]]:
         for c in ans.citations:
             refs.append(_ref(c.chunk, c.quote))
             parts.append(
-                source_card(c.n, c.chunk, quote=c.quote, terms=terms, src_index=len(refs) - 1)
+                source_card(
+                    c.n,
+                    c.chunk,
+                    quote=c.quote,
+                    terms=terms,
+                    src_index=len(refs) - 1,
+                    exchange=c.exchange,
+                )
             )
     if not ans.found:
         parts.append(f'<div class="not-found"><strong>{_e(NOT_FOUND)}</strong></div>')

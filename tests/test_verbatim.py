@@ -245,3 +245,26 @@ def test_who_was_absent_is_answered_from_the_roll(tokyo: Meeting) -> None:
     assert c.chunk.start_line == line_no(FIXTURE, "　欠席議員")
     who = meeting_info_answer("Who attended?", index, make_filters(), Settings())
     assert who is not None and "古城まさお" in who.citations[0].chunk.text
+
+
+def test_exchange_line_for_answers_and_citations(tokyo: Meeting) -> None:
+    from rag.answer import with_exchanges
+    from rag.exchange import exchange_text
+    from rag.types import Citation, citation_to_dict
+
+    governor = next(s for s in tokyo.statements if s.role == "首長")
+    line = exchange_text(tokyo, governor.order)
+    assert line is not None
+    assert line.startswith("Q — 百十六番 増子ひろき議員: ")
+    assert line.endswith("知事の見解を伺います。 / A — 知事 小池百合子")
+    assert exchange_text(tokyo, governor.answers_to) == line  # the question shows its replies
+    chair = next(s for s in tokyo.statements if s.role == "議長")
+    assert exchange_text(tokyo, chair.order) is None
+    chunks = {c.order: c for c in chunk_meeting(tokyo, Settings())}
+    cited = with_exchanges(
+        [Citation(1, chunks[governor.order], "x"), Citation(2, chunks[chair.order], "y")],
+        {tokyo.id: tokyo},
+    )
+    assert [c.exchange for c in cited] == [line, None]
+    assert citation_to_dict(cited[0])["exchange"] == line
+    assert citation_to_dict(cited[0])["answers_to"] == governor.answers_to
