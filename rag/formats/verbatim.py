@@ -60,12 +60,13 @@ _ROLL_HEADS = {"出席議員": "出席", "欠席議員": "欠席", "欠員": "�
 _ROLL_HEAD = re.compile(r"^(出席議員|欠席議員|欠員|出席説明員)[\s　]*(.*)$")
 _ROLL_MEMBER = re.compile(rf"({_NUM})番[\s　]*([^\s　君][^君]*?)君")
 _PROGRAMME = re.compile(r"議事日程")
-_ITEM = re.compile(rf"^第({_NUM})[\s　]+(.+)$")
+_ITEM = re.compile(rf"^第({_NUM})(?:[\s　]+(.+))?$")  # 第一　第一号議案 / 第一 (alone)
 _SESSION = re.compile(rf"第({_NUM})回(?:[^\s。、]{{0,8}}?)(定例会|臨時会)")
 _ISSUE = re.compile(rf"第({_NUM})号")
 _PROCEDURAL_ROLES = (ROLE_CHAIR, ROLE_SECRETARIAT)
 _ROLL_GROUP = 20  # roll entries per citable meta statement
-_PROGRAMME_GROUP = 10
+_PROGRAMME_GROUP = 10  # items per citable 議事日程 piece ...
+_PROGRAMME_LINES = 20  # ... and lines
 
 
 def _speaker_head(raw: str) -> tuple[str, str | None, str | None, str] | None:
@@ -189,16 +190,18 @@ def _read_header(
         elif section == "日程":
             items = programme[-1][2]
             im = _ITEM.match(text)
-            if im or not items:
+            # An item holds its number and title; a long list under one number (請願 after
+            # 請願) continues as items of its own, so each cited piece stays a few lines.
+            if im or not items or items[-1].end - items[-1].start >= 2:
                 items.append(_Fact("", ln.no, ln.no, WS.sub(" ", text.strip())))
             else:  # the item's title on the next line: 第一　第一号議案 / 令和二年度…予算
                 items[-1].value += " " + text.strip()
                 items[-1].end = ln.no
-                agenda.append(items[-1].value)
             continue
         if len(group) >= _ROLL_GROUP:
             flush()
     flush()
+    agenda = [f.value for _, _, items in programme for f in items if " " in f.value]
     return facts, people, agenda, _group_programme(programme)
 
 
@@ -208,8 +211,16 @@ def _group_programme(programme: list[tuple[str, int, list[_Fact]]]) -> list[_Fac
     for heading, line, items in programme:
         if not items:
             out.append(_Fact(heading, line, line, ""))
-        for i in range(0, len(items), _PROGRAMME_GROUP):
-            group = items[i : i + _PROGRAMME_GROUP]
+        groups: list[list[_Fact]] = []
+        for item in items:
+            if (
+                not groups
+                or len(groups[-1]) >= _PROGRAMME_GROUP
+                or item.end - groups[-1][0].start >= _PROGRAMME_LINES
+            ):
+                groups.append([])
+            groups[-1].append(item)
+        for i, group in enumerate(groups):
             start = line if i == 0 else group[0].start
             out.append(_Fact(heading, start, group[-1].end, "／".join(f.value for f in group)))
     return out
@@ -279,6 +290,15 @@ def _session(title: str, lines: list[Line]) -> re.Match[str] | None:
             found.setdefault(key, m)
             counts[key] = counts.get(key, 0) + 1
     return found[max(counts, key=lambda k: counts[k])] if counts else None
+
+
+def _this_session(lines: list[Line]) -> str | None:
+    """本定例会 / 本臨時会: the kind of session even where its number is never said."""
+    for ln in lines:
+        m = re.search(r"(?:本|今)(定例会|臨時会)", ln.text)
+        if m:
+            return m[1]
+    return None
 
 
 def parse(doc: RawDocument, reason: str = "") -> Meeting:
@@ -352,6 +372,7 @@ def parse(doc: RawDocument, reason: str = "") -> Meeting:
             " / No meeting date found: date filters will not match this meeting."
         )
     sess = _session(title, lines)
+    session = sess[2] if sess else _this_session(lines)
     issue = _ISSUE.search(title)
     return Meeting(
         id=meeting_id,
@@ -368,7 +389,7 @@ def parse(doc: RawDocument, reason: str = "") -> Meeting:
         sha256=doc.sha256,
         warnings=tuple(warnings),
         issue_number=kanji_to_int(issue[1]) if issue else None,
-        session=sess[2] if sess else None,
+        session=session,
         format_reason=reason,
         attendance=tuple(people),
     )
