@@ -134,7 +134,6 @@ def _read_header(
     """Roll and programme before the first speech: (roll facts, attendees, agenda, programme)."""
     facts: list[_Fact] = []
     people: list[Attendee] = []
-    agenda: list[str] = []
     programme: list[tuple[str, int, list[_Fact]]] = []  # (heading, line, items)
     section: str | None = None
     head_line = 0
