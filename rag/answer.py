@@ -136,9 +136,15 @@ _ROLE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r"委員(?!会|長)|有識者|構成員|(?<!assembly )\bmembers?\b|\bexperts?\b", re.IGNORECASE
         ),
     ),
-    (ROLE_HEAD, re.compile(r"(?<!副)知事|市長|町長|村長|\bgovernor\b|\bmayor\b", re.IGNORECASE)),
+    (ROLE_HEAD, re.compile(r"知事|市長|町長|村長|\bgovernor\b|\bmayor\b", re.IGNORECASE)),
     (ROLE_SECRETARIAT, re.compile(r"事務局|secretariat", re.IGNORECASE)),
-    (ROLE_OFFICIAL, re.compile(r"説明員|\bofficials?\b", re.IGNORECASE)),
+    (
+        ROLE_OFFICIAL,
+        re.compile(
+            r"説明員|(?<!事務)局長|本部長|教育長|警視総監|消防総監|技監|市場長|\bofficials?\b",
+            re.IGNORECASE,
+        ),
+    ),
 ]
 
 _FOLLOWUP_JA = re.compile(r"^(?:(?:他|ほか)に(?:は|も)?|それ(?:について|で)?は?|では|じゃあ)")
