@@ -126,6 +126,9 @@ def test_hokkaido_replies_are_separate_statements(hokkaido: Meeting) -> None:
                 assert not s.text.startswith(prefix)
                 assert s.text.startswith(ln[len(prefix) :].strip()[:10])
                 seen[role] += 1
+                if role == "事務局":  # a reply answers the member statement right before it
+                    before = hokkaido.statements[s.order - 1]
+                    assert before.role == "委員" and s.answers_to == before.order
     assert seen == {"事務局": 2, "委員": 1}
 
 
