@@ -1,11 +1,12 @@
-"""Turn extracted minutes lines into a ``Meeting`` of cited ``Statement``s.
+"""The fallback recogniser: summary minutes, committee records and plain paragraphs.
 
-Three layouts are recognised:
+It always applies, so ``rag.parse`` tries it last (after ``verbatim``). Three layouts:
 
 * summary minutes (開催概要 / 議事要旨): bullets (・, ○, PDF private-use glyphs such as U+F06C),
   ``（事務局）`` / ``（委員）`` reply prefixes, agenda headings and ＜topic＞ sub-headings;
-* verbatim records (会議録): ``○阿部ひであき 委員長`` / ``◆… 委員`` / ``◎… 局長`` /
-  ``○議長（山田太郎君）`` speaker lines, speech continuing until the next marker;
+* committee verbatim records: ``○阿部ひであき 委員長`` / ``◆… 委員`` / ``◎… 局長`` /
+  ``○議長（山田太郎君）`` / ``○石破国務大臣`` speaker lines, speech continuing until the next
+  marker (doc_kind "verbatim"; assembly 会議録 with seat numbers and rolls go to ``verbatim.py``);
 * anything else: paragraphs with role ``unknown`` and a warning.
 
 Meeting facts (日時, 場所, 出席者, 議題) become ``kind="meta"`` statements first, so questions like
