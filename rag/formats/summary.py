@@ -285,6 +285,51 @@ class _Meta:
 # --- the parser --------------------------------------------------------------------------------
 
 
+def _layout(content: list[Line]) -> str:
+    """verbatim (speaker lines), summary (bullets, headings, reply prefixes) or paragraphs."""
+    n_speakers = sum(1 for ln in content if _speaker_of(ln))
+    n_struct = sum(
+        1
+        for ln in content
+        if ln.bullet
+        or _agenda_heading(ln.text)
+        or _TOPIC.match(ln.text)
+        or _SECTION.match(ln.text)
+        or _prefixed(ln.text)
+    )
+    if n_speakers >= 2:
+        return "verbatim"
+    return "summary" if n_struct or n_speakers else "paragraphs"
+
+
+def _blank_is_break(lines: list[Line], content: list[Line]) -> bool:
+    """Blank lines mean nothing in PDF text where every wrapped line is followed by one."""
+    blank_nos = {ln.no for ln in lines if not ln.text and not ln.artifact}
+    gaps = [
+        any(n in blank_nos for n in range(a.no + 1, b.no)) for a, b in itertools.pairwise(content)
+    ]
+    return not (len(gaps) >= 3 and sum(gaps) / len(gaps) >= 0.8)
+
+
+def _title_lines(header: list[Line]) -> list[Line]:
+    """The leading short lines before the first fact or section heading (at most three)."""
+    title_lines: list[Line] = []
+    for ln in header[:4]:
+        if (
+            len(ln.text) > 80
+            or "。" in ln.text
+            or _META_RE.match(ln.text)
+            or _SEPARATOR.match(ln.text)
+            or _is_date_only(ln.text)
+            or (title_lines and _NUMBERED_SECTION.match(ln.text))
+        ):
+            break
+        title_lines.append(ln)
+        if len(title_lines) == 3:
+            break
+    return title_lines
+
+
 def detect(lines: list[Line]) -> str | None:
     """The fallback recogniser: always applies (it ends in paragraphs when nothing matches)."""
     return "summary / committee layout (bullets, headings, ◆◎△ speaker lines) or paragraphs"
@@ -298,30 +343,8 @@ def parse(doc: RawDocument, reason: str = "") -> Meeting:
     meeting_id = slug(doc)
     warnings: list[str] = []
 
-    # 1. Layout: count the signals of each form.
-    n_speakers = sum(1 for ln in content if _speaker_of(ln))
-    n_struct = sum(
-        1
-        for ln in content
-        if ln.bullet
-        or _agenda_heading(ln.text)
-        or _TOPIC.match(ln.text)
-        or _SECTION.match(ln.text)
-        or _prefixed(ln.text)
-    )
-    if n_speakers >= 2:
-        doc_kind = "verbatim"
-    elif n_struct or n_speakers:
-        doc_kind = "summary"
-    else:
-        doc_kind = "paragraphs"
-
-    # Blank lines mean nothing in PDF text where every wrapped line is followed by one.
-    blank_nos = {ln.no for ln in lines if not ln.text and not ln.artifact}
-    gaps = [
-        any(n in blank_nos for n in range(a.no + 1, b.no)) for a, b in itertools.pairwise(content)
-    ]
-    blank_is_break = not (len(gaps) >= 3 and sum(gaps) / len(gaps) >= 0.8)
+    doc_kind = _layout(content)
+    blank_is_break = _blank_is_break(lines, content)
 
     def is_body_start(ln: _Line) -> bool:
         if _META_RE.match(ln.text) and not ln.bullet:
@@ -340,21 +363,7 @@ def parse(doc: RawDocument, reason: str = "") -> Meeting:
     header = content[:header_end]
     used: set[int] = set()  # line numbers consumed by title / meta / headings
 
-    # 2. Title: the leading short lines before the first fact or section heading.
-    title_lines: list[_Line] = []
-    for ln in header[:4]:
-        if (
-            len(ln.text) > 80
-            or "。" in ln.text
-            or _META_RE.match(ln.text)
-            or _SEPARATOR.match(ln.text)
-            or _is_date_only(ln.text)
-            or (title_lines and _NUMBERED_SECTION.match(ln.text))
-        ):
-            break
-        title_lines.append(ln)
-        if len(title_lines) == 3:
-            break
+    title_lines = _title_lines(header)
     if doc_kind == "paragraphs":
         # Prose: a short first line is a heading, but keep it as content too (it may be a
         # wrapped sentence fragment).
