@@ -20,6 +20,7 @@ from rag.config import Settings
 from rag.errors import LLMError
 from rag.question import (
     _FACET_META,
+    _FACETS,
     asked_facets,
     content_terms,
     infer_roles,
@@ -28,7 +29,9 @@ from rag.question import (
 )
 from rag.text import detect_lang, nfkc, split_sentences, squash
 from rag.types import (
+    ROLE_ASSEMBLY_MEMBER,
     ROLE_CHAIR,
+    ROLE_HEAD,
     ROLE_MEMBER,
     ROLE_META,
     ROLE_OFFICIAL,
@@ -361,12 +364,16 @@ def _label_for(chunk: Chunk, meetings: dict[str, Meeting]) -> str:
 
 _JA_ROLE = {
     ROLE_MEMBER: ("委員から", "という意見がありました"),
+    ROLE_ASSEMBLY_MEMBER: ("議員から", "という発言がありました"),
+    ROLE_HEAD: ("知事・市長等から", "という答弁がありました"),
     ROLE_CHAIR: ("座長（議長）から", "という発言がありました"),
     ROLE_SECRETARIAT: ("事務局から", "という説明がありました"),
     ROLE_OFFICIAL: ("説明員から", "という説明がありました"),
 }
 _EN_ROLE = {
     ROLE_MEMBER: ("a member said", "members said"),
+    ROLE_ASSEMBLY_MEMBER: ("an assembly member said", "assembly members said"),
+    ROLE_HEAD: ("the governor / mayor answered", "the governor / mayor answered"),
     ROLE_CHAIR: ("the chair said", "the chair said"),
     ROLE_SECRETARIAT: ("the secretariat explained", "the secretariat explained"),
     ROLE_OFFICIAL: ("an official explained", "officials explained"),
@@ -447,6 +454,11 @@ def extractive_answer(
             items.append((n, quote))
         groups.append((group[0], items))
     text = compose_text(groups, meetings, lang)
+    citations = with_exchanges(citations, meetings)
+    # Verbatim records: say which question an answer answers (and who answered a question).
+    lines = list(dict.fromkeys(c.exchange for c in citations if c.exchange))
+    if lines:
+        text += "\n" + "\n".join(f"（{x}）" for x in lines)
     return Answer(
         question=question,
         text=text,
@@ -455,6 +467,18 @@ def extractive_answer(
         mode="extractive",
         filters=filters or Filters(),
     )
+
+
+def with_exchanges(citations: Sequence[Citation], meetings: dict[str, Meeting]) -> list[Citation]:
+    """Citations of verbatim-record statements with their exchange line (rag.exchange)."""
+    from rag.exchange import exchange_text
+
+    out = []
+    for c in citations:
+        m = meetings.get(c.chunk.meeting_id)
+        text = exchange_text(m, c.chunk.order) if m and c.chunk.utterance is not None else None
+        out.append(replace(c, exchange=text) if text else c)
+    return out
 
 
 def refusal(
@@ -487,7 +511,15 @@ def is_meeting_info(question: str, meetings: dict[str, Meeting]) -> bool:
         return False
     terms = content_terms(question)
     scope = _scope_terms(terms, list(meetings.values()))
-    return not [t for t in terms if t not in scope]
+    # A person on a roll (三宅しげき議員は欠席したか) is part of the meeting's facts, not a topic.
+    people = {a.name for m in meetings.values() for a in m.attendance if len(a.name) >= 2}
+    return not [
+        t
+        for t in terms
+        if t not in scope
+        and not (people and (t in ("議員", "委員") or any(f.search(t) for f in _FACETS.values())))
+        and not any(t in p or p in t for p in people)
+    ]
 
 
 def _meta_value(chunk: Chunk) -> str:
@@ -512,6 +544,46 @@ def _meta_quote(chunk: Chunk, max_chars: int = 160) -> str:
     value = _meta_value(chunk)
     first = value.split("／")[0].strip()
     return (first or value)[:max_chars]
+
+
+_STATUS = {
+    "出席": ("出席していました", "attended"),
+    "欠席": ("欠席でした", "was absent"),
+    "説明員": ("説明員として出席していました", "attended as an official"),
+}
+
+
+def _attendee_parts(
+    question: str, meeting: Meeting, mine: list[Chunk], citations: list[Citation]
+) -> list[tuple[str, str]]:
+    """(ja, en) sentences for the people of the roll the question names, each citing the roll
+    line that lists them (appended to ``citations``)."""
+    q = squash(question)
+    out: list[tuple[str, str]] = []
+    for a in meeting.attendance:
+        if len(a.name) < 2 or a.name not in q:
+            continue
+        chunk = next((c for c in mine if a.name in squash(c.text)), None)
+        if chunk is None:
+            continue
+        at = chunk.text.find(a.name)
+        start = chunk.text.rfind("、", 0, at) + 1 if at >= 0 else 0
+        if chunk.text.rfind("：", 0, at) + 1 > start:
+            start = chunk.text.rfind("：", 0, at) + 1
+        quote = chunk.text[start : at + len(a.name)] if at >= 0 else a.name
+        known = next((x for x in citations if x.chunk.id == chunk.id and x.quote == quote), None)
+        if known is None:
+            known = Citation(n=len(citations) + 1, chunk=chunk, quote=quote)
+            citations.append(known)
+        ja, en = _STATUS.get(a.status, ("出席していました", "attended"))
+        label = _meta_label(chunk).rstrip("：: ")
+        out.append(
+            (
+                f"{a.name}は{ja}（{label}「{quote}」[{known.n}]）",
+                f"{a.name} {en} ({label} 「{quote}」 [{known.n}])",
+            )
+        )
+    return out
 
 
 def meeting_info_answer(
@@ -551,6 +623,12 @@ def meeting_info_answer(
                 c for c in mine if _FACET_META[facet].search(nfkc(c.text))
             ]
             matching.sort(key=lambda c: ("別添" in c.text, c.order))
+            if facet == "attendees":
+                named = _attendee_parts(question, m, mine, citations)
+                if named:  # 「三宅しげき議員は欠席したか」: that person's line of the roll
+                    parts_ja += [ja for ja, _ in named]
+                    parts_en += [en for _, en in named]
+                    continue
             c = matching[0] if matching else None
             if c is None:
                 missing.append(facet)
@@ -751,6 +829,7 @@ def answer_stream(
                 note=f"{FALLBACK_NOTE} {final}",  # 理由 / Reason: why it was rejected
             )
         # The streamed text was a preview; only the final Answer is emitted now.
+        final = replace(final, citations=tuple(with_exchanges(final.citations, meetings)))
         yield _with_notes(final, question, notes)
         return
 

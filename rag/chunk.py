@@ -9,31 +9,71 @@ from rag.text import nfkc, split_sentences
 from rag.types import Chunk, Meeting, Statement
 
 
-def pack_sentences(sentences: list[str], max_chars: int, overlap: int) -> list[list[str]]:
-    """Greedily pack whole sentences into parts of at most ``max_chars`` characters.
+def pack_ranges(sentences: list[str], max_chars: int, overlap: int) -> list[range]:
+    """Greedily pack whole sentences into parts of at most ``max_chars`` characters; each part is
+    the range of sentence indexes it holds.
 
     Each part after the first starts with the last ``overlap`` sentences of the previous one
     (context for the embedder), unless that alone would overflow the part. A single sentence
     longer than ``max_chars`` becomes its own part: we never cut mid-sentence.
     """
-    parts: list[list[str]] = []
+    parts: list[range] = []
     i, n = 0, len(sentences)
     while i < n:
-        part: list[str] = []
-        size = 0
+        start, size = i, 0
         if parts and overlap > 0:
-            carry = parts[-1][-overlap:]
+            carry = max(parts[-1].start, parts[-1].stop - overlap)
+            carry_size = sum(len(x) for x in sentences[carry:i])
             # Only carry if there is room for at least one new sentence after it.
-            if sum(map(len, carry)) + len(sentences[i]) <= max_chars:
-                part, size = list(carry), sum(map(len, carry))
+            if carry_size + len(sentences[i]) <= max_chars:
+                start, size = carry, carry_size
         fresh = 0  # at least one new sentence per part, so the loop always advances
         while i < n and (fresh == 0 or size + len(sentences[i]) <= max_chars):
-            part.append(sentences[i])
             size += len(sentences[i])
             i += 1
             fresh += 1
-        parts.append(part)
+        parts.append(range(start, i))
     return parts
+
+
+def pack_sentences(sentences: list[str], max_chars: int, overlap: int) -> list[list[str]]:
+    """``pack_ranges`` as the sentences themselves."""
+    return [sentences[r.start : r.stop] for r in pack_ranges(sentences, max_chars, overlap)]
+
+
+def line_at(st: Statement, offset: int) -> int:
+    """The source line holding character ``offset`` of the statement's text."""
+    line = st.start_line
+    for start, no in st.line_map:
+        if start > offset:
+            break
+        line = no
+    return line
+
+
+def statement_parts(st: Statement, max_chars: int, overlap: int) -> list[tuple[str, int, int]]:
+    """(text, start_line, end_line) of each chunk of a statement. With a line map, a part cites
+    the lines of its own sentences; without one, the statement's whole span."""
+    if len(st.text) <= max_chars:
+        return [(st.text, st.start_line, st.end_line)]
+    sentences = split_sentences(st.text)
+    offsets, cursor = [], 0
+    for sent in sentences:
+        at = st.text.find(sent, cursor)
+        offsets.append(at if at >= 0 else cursor)
+        cursor = offsets[-1] + len(sent)
+    out = []
+    for r in pack_ranges(sentences, max_chars, overlap):
+        text = "".join(sentences[r.start : r.stop])
+        if st.line_map:
+            first = line_at(st, offsets[r.start])
+            last_sent = r.stop - 1
+            last = line_at(st, offsets[last_sent] + max(0, len(sentences[last_sent].rstrip()) - 1))
+            # The first part also holds the speaker line (its text starts there).
+            out.append((text, st.start_line if r.start == 0 else first, max(first, last)))
+        else:
+            out.append((text, st.start_line, st.end_line))
+    return out
 
 
 def context_header(meeting: Meeting, st: Statement) -> str:
@@ -54,12 +94,7 @@ def chunk_meeting(meeting: Meeting, settings: Settings) -> list[Chunk]:
         if not st.text.strip():
             continue
         header = context_header(meeting, st)
-        if len(st.text) <= max_chars:
-            texts = [st.text]
-        else:
-            sentences = split_sentences(st.text)
-            texts = ["".join(p) for p in pack_sentences(sentences, max_chars, overlap)]
-        for part, text in enumerate(texts):
+        for part, (text, start, end) in enumerate(statement_parts(st, max_chars, overlap)):
             chunks.append(
                 Chunk(
                     id=f"{meeting.id}:{st.order}:{part}",
@@ -69,10 +104,8 @@ def chunk_meeting(meeting: Meeting, settings: Settings) -> list[Chunk]:
                     text=text,
                     index_text=f"{header}\n{nfkc(text)}",
                     role=st.role,
-                    # A part keeps the statement's span: the minutes' hard wraps do not align
-                    # with sentence ends, and the span is still where the words are.
-                    start_line=st.start_line,
-                    end_line=st.end_line,
+                    start_line=start,
+                    end_line=end,
                     order=st.order,
                     part=part,
                     date=meeting.date,
@@ -83,6 +116,9 @@ def chunk_meeting(meeting: Meeting, settings: Settings) -> list[Chunk]:
                     role_label=st.role_label,
                     kind=st.kind,
                     record=st.record,
+                    utterance=st.utterance,
+                    segment=st.segment,
+                    answers_to=st.answers_to,
                 )
             )
     return chunks

@@ -95,7 +95,7 @@ def _filters(args: argparse.Namespace):
 
     if not args.question.strip():
         raise ConfigError("質問が空です。質問文を指定してください。 / The question is empty.")
-    return make_filters(args.meeting, args.role, args.since, args.until, args.agenda)
+    return make_filters(args.meeting, args.role, args.since, args.until, args.agenda, args.speaker)
 
 
 def _ensure_index(settings):
@@ -140,14 +140,24 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 f"  回/No.: {m.meeting_number or '-'}   日付/date: {m.date or '記載なし / none'}"
                 f"   会場/venue: {m.venue or '-'}"
             )
-            for a in m.agenda:
+            if m.issue_number or m.session:
+                print(f"  号/issue: {m.issue_number or '-'}   会期/session: {m.session or '-'}")
+            print(f"  形式/format: {m.format_reason or m.doc_kind}")
+            if m.attendance:
+                tally: dict[str, int] = {}
+                for a in m.attendance:
+                    tally[a.status] = tally.get(a.status, 0) + 1
+                print("  出欠/attendance: " + ", ".join(f"{k} {n}" for k, n in tally.items()))
+            for a in m.agenda[:20]:
                 print(f"  議題: {a}")
+            if len(m.agenda) > 20:
+                print(f"  議題: … 他 {len(m.agenda) - 20} 件 / {len(m.agenda) - 20} more")
             print(f"  発言 {len(m.statements)} 件 / statements: {counts}")
             for s in m.statements:
                 where = s.record or f"L{s.start_line}-{s.end_line}"
-                print(
-                    f"    {s.order:>3} {where:<10} {s.role_label or s.role:<6} {_short(s.text, 60)}"
-                )
+                who = " ".join(x for x in (s.role_label or s.role, s.speaker) if x)
+                link = f" →#{s.answers_to}" if s.answers_to is not None else ""
+                print(f"    {s.order:>3} {where:<10} {who:<10}{link} {_short(s.text, 60)}")
             for w in m.warnings:
                 print(f"  ⚠ {w}")
             print()
@@ -303,7 +313,17 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 def _add_filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--meeting", action="append", help="meeting id / file / title part (repeatable)")
-    p.add_argument("--role", action="append", help="委員|事務局|議長|説明員|会議情報 or English")
+    p.add_argument(
+        "--role",
+        action="append",
+        help="議員|委員|首長|説明員|議長|事務局|会議情報, or member (議員 and 委員), assembly member,"
+        " head (governor / mayor), official, chair, secretariat, meeting (repeatable)",
+    )
+    p.add_argument(
+        "--speaker",
+        action="append",
+        help="part of the speaker's name or title, e.g. 小池, 増子, 知事 (repeatable)",
+    )
     p.add_argument("--since", help="from date YYYY-MM-DD (inclusive)")
     p.add_argument("--until", help="to date YYYY-MM-DD (inclusive)")
     p.add_argument("--agenda", help="agenda item contains this text")

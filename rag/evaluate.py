@@ -2,7 +2,8 @@
 
 Gold file: one JSON object per line,
 ``{"qid", "question", "gold": ["substring", ...], "answerable": true|false (default true),
-"lang": "ja"|"en" (optional), "role": "委員" (optional filter)}``.
+"lang": "ja"|"en" (optional), "role": "委員" (optional filter), "speaker": "知事" (optional
+filter)}``.
 A retrieved chunk is a hit when, after NFKC and removing all whitespace, it contains any gold
 substring (normalised the same way).
 """
@@ -19,7 +20,7 @@ from typing import Any
 from rag.config import Settings
 from rag.errors import InputError
 from rag.text import detect_lang, squash
-from rag.types import Filters, canonical_role
+from rag.types import Filters, canonical_role, expand_roles
 
 _WS = re.compile(r"\s+")
 
@@ -66,9 +67,12 @@ def _is_hit(text: str, gold_squashed: list[str]) -> bool:
 
 
 def _filters_for(row: dict) -> Filters:
+    """The row's optional "role" (member = 議員 and 委員) and "speaker" (name or title part)."""
     role = row.get("role")
     canon = canonical_role(role) if role else None
-    return Filters(roles=(canon,)) if canon else Filters()
+    speaker = row.get("speaker")
+    speakers = tuple(speaker) if isinstance(speaker, list) else ((speaker,) if speaker else ())
+    return Filters(roles=expand_roles([canon]) if canon else (), speakers=speakers)
 
 
 def _retrieval_metrics(rows: list[dict], ranks: list[int | None], latencies: list[float]) -> dict:

@@ -45,7 +45,7 @@ from rag.types import (
 
 Progress = Callable[[int, int, str], None]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: statement line maps, exchanges (answers_to), attendance, new roles
 MANIFEST = "manifest.json"
 # The dense store used for new and loaded indexes (the one place to swap it).
 STORE: type[DenseStore] = FaissStore

@@ -10,7 +10,14 @@ from collections.abc import Sequence
 
 from rag.glossary import english_keys, japanese_terms
 from rag.text import detect_lang, nfkc, squash
-from rag.types import ROLE_CHAIR, ROLE_MEMBER, ROLE_OFFICIAL, ROLE_SECRETARIAT
+from rag.types import (
+    ROLE_ASSEMBLY_MEMBER,
+    ROLE_CHAIR,
+    ROLE_HEAD,
+    ROLE_OFFICIAL,
+    ROLE_SECRETARIAT,
+    expand_roles,
+)
 
 _TERM = re.compile(r"[a-z0-9][a-z0-9.+\-]*|[\u30a0-\u30ffー]+|[\u3400-\u9fff々〆]+")
 
@@ -48,7 +55,8 @@ _FACETS: dict[str, re.Pattern[str]] = {
         r"どこ|場所|会場|開催地|\bwhere\b|\bvenue\b|\blocation\b|\bplace\b", re.IGNORECASE
     ),
     "attendees": re.compile(
-        r"出席|参加者|参加した|\battend|\bparticipant|who (?:was|were) (?:there|present)",
+        r"出席|欠席|参加者|参加した|\battend|\babsent|\bparticipant"
+        r"|who (?:was|were) (?:there|present)",
         re.IGNORECASE,
     ),
     "agenda": re.compile(r"議題|次第|\bagenda\b", re.IGNORECASE),
@@ -63,19 +71,30 @@ _FACET_WORDS = _words(
 _FACET_META = {
     "date": re.compile(r"日\s*時|開催日|日\s*程|\d{4}年|令和|平成|\d+月\d+日"),
     "venue": re.compile(r"場\s*所|会\s*場|開催地"),
-    "attendees": re.compile(r"出\s*席|参加者|名簿"),
+    "attendees": re.compile(r"出\s*席|欠\s*席|欠\s*員|説明員|参加者|名簿"),
     "agenda": re.compile(r"議\s*題|次\s*第"),
 }
 
 # Role words in questions -> canonical role (only used when no explicit role filter is given).
 _ROLE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (ROLE_CHAIR, re.compile(r"座長|議長|委員長|会長|\bchair", re.IGNORECASE)),
+    (ROLE_ASSEMBLY_MEMBER, re.compile(r"議員|assembly members?|councill?ors?", re.IGNORECASE)),
     (
-        ROLE_MEMBER,
-        re.compile(r"委員(?!会|長)|有識者|構成員|\bmembers?\b|\bexperts?\b", re.IGNORECASE),
+        # "members" / 委員 are members of either kind (advisory 委員 or elected 議員).
+        "議員・委員",
+        re.compile(
+            r"委員(?!会|長)|有識者|構成員|(?<!assembly )\bmembers?\b|\bexperts?\b", re.IGNORECASE
+        ),
     ),
+    (ROLE_HEAD, re.compile(r"知事|市長|町長|村長|\bgovernor\b|\bmayor\b", re.IGNORECASE)),
     (ROLE_SECRETARIAT, re.compile(r"事務局|secretariat", re.IGNORECASE)),
-    (ROLE_OFFICIAL, re.compile(r"説明員|\bofficials?\b", re.IGNORECASE)),
+    (
+        ROLE_OFFICIAL,
+        re.compile(
+            r"説明員|(?<!事務)局長|本部長|教育長|警視総監|消防総監|技監|市場長|\bofficials?\b",
+            re.IGNORECASE,
+        ),
+    ),
 ]
 
 
@@ -118,7 +137,7 @@ def infer_roles(question: str) -> tuple[str, ...]:
     """Role filter implied by the question (委員の意見 / what did members say / 事務局...).
     Empty when no role or several conflicting roles are mentioned."""
     found = [role for role, pat in _ROLE_PATTERNS if pat.search(nfkc(question))]
-    return (found[0],) if len(found) == 1 else ()
+    return expand_roles(found) if len(found) == 1 else ()
 
 
 def asked_facets(question: str) -> list[str]:

@@ -18,7 +18,7 @@ from rag.errors import ConfigError
 from rag.glossary import search_queries
 from rag.lazy import lazy_classes
 from rag.text import nfkc
-from rag.types import Chunk, Filters, Hit, canonical_role, source_dict
+from rag.types import Chunk, Filters, Hit, expand_roles, source_dict, speaker_matches
 
 if TYPE_CHECKING:
     from rag.index import MinutesIndex
@@ -100,6 +100,8 @@ def bm25_scores_coverage(bm25: Any, query: str) -> tuple[np.ndarray | None, floa
     return np.asarray(bm25.get_scores(terms), dtype=np.float32), len(terms) / len(all_terms)
 
 
+PROCEDURAL_WEIGHT = 0.5  # fused-score factor for kind="procedural" chunks
+
 # --- filters ---------------------------------------------------------------------------------
 
 
@@ -117,10 +119,10 @@ def chunk_matches(chunk: Chunk, f: Filters, meeting_title: str | None = None) ->
             k in (mid, file, base) or base.startswith(k + ".") or k in title for k in keys
         ):
             return False
-    if f.roles:
-        roles = {canonical_role(r) or r for r in f.roles}
-        if chunk.role not in roles:
-            return False
+    if f.roles and chunk.role not in expand_roles(f.roles):
+        return False
+    if f.speakers and not speaker_matches(chunk.speaker, chunk.role_label, f.speakers):
+        return False
     if f.since or f.until:
         if not chunk.date:
             return False
@@ -263,6 +265,10 @@ def _search(
         for i, (r, sc) in b_rank.items():
             rel = sc / top_bm25 if top_bm25 > 0 else 0.0
             fused[i] = fused.get(i, 0.0) + settings.bm25_weight * coverage * rel / (rrf_k + r)
+    # The chair running the sitting (これより質問に入ります) ranks below substance.
+    for i in fused:
+        if index.chunks[i].kind == "procedural":
+            fused[i] *= PROCEDURAL_WEIGHT
     # Ties (same fused score) go to the better dense rank, then document order: deterministic.
     order = sorted(
         fused,

@@ -15,32 +15,51 @@ from rag.errors import ConfigError
 
 # Canonical speaker roles (Japanese, as users filter by them). The label as written in the
 # minutes (座長, 委員長, 局長, ...) is kept separately in ``role_label``.
-ROLE_MEMBER = "委員"
+ROLE_MEMBER = "委員"  # advisory / committee members (有識者, 構成員)
+ROLE_ASSEMBLY_MEMBER = "議員"  # elected members of an assembly (○百十六番（増子ひろき君）)
+ROLE_HEAD = "首長"  # heads of government and deputies: 知事, 副知事, 市長, 町長, 村長 ...
 ROLE_SECRETARIAT = "事務局"
 ROLE_CHAIR = "議長"  # 座長 / 委員長 / 議長 / 会長
-ROLE_OFFICIAL = "説明員"  # ◎/△ officials in assembly records (局長, 部長, 課長 ...)
-ROLE_ASSEMBLY_MEMBER = "議員"
-ROLE_HEAD = "首長"
+ROLE_OFFICIAL = "説明員"  # officials answering: 局長, 部長, 教育長, 警視総監, 技監 ...
 ROLE_META = "会議情報"  # the meeting's own facts: date, venue, attendees, agenda
 ROLE_UNKNOWN = "unknown"
 ROLES = (
     ROLE_MEMBER,
+    ROLE_ASSEMBLY_MEMBER,
+    ROLE_HEAD,
     ROLE_SECRETARIAT,
     ROLE_CHAIR,
     ROLE_OFFICIAL,
-    ROLE_ASSEMBLY_MEMBER,
-    ROLE_HEAD,
     ROLE_META,
     ROLE_UNKNOWN,
 )
+# "members" means members of either kind: advisory (委員) and elected (議員).
+MEMBER_ROLES = (ROLE_MEMBER, ROLE_ASSEMBLY_MEMBER)
+_ANY_MEMBER = "議員・委員"
 
 # What users may type for a role filter (English or Japanese) -> canonical role.
 ROLE_ALIASES = {
     "委員": ROLE_MEMBER,
-    "member": ROLE_MEMBER,
-    "members": ROLE_MEMBER,
+    "member": _ANY_MEMBER,
+    "members": _ANY_MEMBER,
+    _ANY_MEMBER: _ANY_MEMBER,
+    "議員・委員": _ANY_MEMBER,
     "有識者": ROLE_MEMBER,
     "構成員": ROLE_MEMBER,
+    "advisory member": ROLE_MEMBER,
+    "committee member": ROLE_MEMBER,
+    "議員": ROLE_ASSEMBLY_MEMBER,
+    "assembly member": ROLE_ASSEMBLY_MEMBER,
+    "assembly members": ROLE_ASSEMBLY_MEMBER,
+    "councillor": ROLE_ASSEMBLY_MEMBER,
+    "首長": ROLE_HEAD,
+    "知事": ROLE_HEAD,
+    "市長": ROLE_HEAD,
+    "町長": ROLE_HEAD,
+    "村長": ROLE_HEAD,
+    "head": ROLE_HEAD,
+    "governor": ROLE_HEAD,
+    "mayor": ROLE_HEAD,
     "事務局": ROLE_SECRETARIAT,
     "secretariat": ROLE_SECRETARIAT,
     "議長": ROLE_CHAIR,
@@ -60,19 +79,40 @@ ROLE_ALIASES = {
 
 ROLE_ENGLISH = {
     ROLE_MEMBER: "member",
+    ROLE_ASSEMBLY_MEMBER: "assembly member",
+    ROLE_HEAD: "governor / mayor",
     ROLE_SECRETARIAT: "secretariat",
     ROLE_CHAIR: "chair",
     ROLE_OFFICIAL: "official",
-    ROLE_ASSEMBLY_MEMBER: "assembly member",
-    ROLE_HEAD: "head of government",
     ROLE_META: "meeting info",
     ROLE_UNKNOWN: "unknown",
 }
 
 
 def canonical_role(value: str) -> str | None:
-    """Map a user-typed role (委員, member, 座長, ...) to a canonical role, or None."""
-    return ROLE_ALIASES.get(value.strip().lower()) or ROLE_ALIASES.get(value.strip())
+    """Map a user-typed role (委員, member, 座長, ...) to a canonical role, or None.
+    "member(s)" maps to 議員・委員, which ``expand_roles`` turns into both member roles."""
+    v = unicodedata.normalize("NFKC", value).strip()
+    return ROLE_ALIASES.get(v.lower()) or ROLE_ALIASES.get(v)
+
+
+def expand_roles(roles: Sequence[str]) -> tuple[str, ...]:
+    """Canonical roles to match, in order, without repeats: member / 議員・委員 -> 委員 and 議員."""
+    out: list[str] = []
+    for r in roles:
+        c = canonical_role(str(r)) or str(r)
+        for role in MEMBER_ROLES if c == _ANY_MEMBER else (c,):
+            if role not in out:
+                out.append(role)
+    return tuple(out)
+
+
+def speaker_matches(speaker: str | None, role_label: str | None, wanted: Sequence[str]) -> bool:
+    """True when any wanted text (小池, 増子, 知事) is in the speaker name or role label (NFKC,
+    spaces ignored)."""
+    have = "".join(unicodedata.normalize("NFKC", x or "") for x in (speaker, role_label))
+    have = "".join(have.split())
+    return any("".join(unicodedata.normalize("NFKC", w).split()) in have for w in wanted if w)
 
 
 @dataclass(frozen=True)
@@ -93,6 +133,24 @@ class Statement:
     topic: str | None = None  # ＜...＞ sub-heading
     kind: str = "statement"  # "statement" | "meta"
     record: str | None = None  # structured imports: the cited record (speechID, "row 12")
+    kind: str = "statement"  # "statement" | "meta" | "procedural" (the chair running the sitting)
+    # (character offset in text, line number) where each source line's text starts: lets a
+    # chunk cite the lines of its own sentences rather than the whole statement's span.
+    line_map: tuple[tuple[int, int], ...] = ()
+    utterance: int | None = None  # index of the ○ block in a verbatim record
+    segment: int = 0  # part of that utterance (one per question asked / answered)
+    answers_to: int | None = None  # order of the question statement this reply answers
+
+
+@dataclass(frozen=True)
+class Attendee:
+    """One line of a verbatim record's roll (出席議員 / 欠席議員 / 出席説明員)."""
+
+    name: str
+    role_label: str | None  # 議員, 知事, 福祉保健局長 ...
+    seat: int | None  # 議席番号 for members
+    status: str  # 出席 | 欠席 | 説明員
+    line: int = 0
 
 
 @dataclass(frozen=True)
@@ -102,7 +160,7 @@ class Meeting:
     title: str
     statements: tuple[Statement, ...]
     series: str | None = None
-    meeting_number: int | None = None
+    meeting_number: int | None = None  # 第N回 (of the series or the session)
     date: str | None = None  # ISO YYYY-MM-DD or None when the document has none
     venue: str | None = None
     agenda: tuple[str, ...] = ()
@@ -110,6 +168,10 @@ class Meeting:
     encoding: str = "utf-8"
     sha256: str = ""
     warnings: tuple[str, ...] = ()
+    issue_number: int | None = None  # 第N号 of the record
+    session: str | None = None  # 定例会 | 臨時会
+    format_reason: str = ""  # which recogniser read the document, and why
+    attendance: tuple[Attendee, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -135,6 +197,9 @@ class Chunk:
     role_label: str | None = None
     kind: str = "statement"
     record: str | None = None  # structured imports: the cited record instead of lines
+    utterance: int | None = None
+    segment: int = 0
+    answers_to: int | None = None
 
 
 @dataclass(frozen=True)
@@ -146,9 +211,12 @@ class Filters:
     since: str | None = None  # ISO date, inclusive
     until: str | None = None
     agenda: str | None = None  # substring of the agenda item
+    speakers: tuple[str, ...] = ()  # substrings of the speaker name or role label (小池, 知事)
 
     def is_empty(self) -> bool:
-        return not (self.meetings or self.roles or self.since or self.until or self.agenda)
+        return not (
+            self.meetings or self.roles or self.since or self.until or self.agenda or self.speakers
+        )
 
 
 @dataclass(frozen=True)
@@ -177,6 +245,9 @@ class Citation:
     chunk: Chunk
     quote: str  # verbatim substring of chunk.text
     relevance: float | None = None  # the judge's probability (rag/judge.py), when judged
+    # 「Q — 百十六番 増子ひろき議員: … / A — 知事」 when the cited statement is part of a linked
+    # question-and-answer exchange (rag.exchange)
+    exchange: str | None = None
 
 
 @dataclass(frozen=True)
@@ -197,6 +268,7 @@ def make_filters(
     since: str | None = None,
     until: str | None = None,
     agenda: str | None = None,
+    speakers: Sequence[str] | None = None,
 ) -> Filters:
     """Validate what a user (or API client) typed into a Filters; ConfigError names the field."""
     canon: list[str] = []
@@ -204,11 +276,14 @@ def make_filters(
         role = canonical_role(str(r))
         if role is None:
             raise ConfigError(
-                f"発言者の役割 {r!r} は使えません（委員 / 事務局 / 議長 / 説明員 / 会議情報）。"
-                f" / Unknown role {r!r}: use member, secretariat, chair, official or meeting."
+                f"発言者の役割 {r!r} は使えません（議員 / 委員 / 首長 / 説明員 / 議長 / 事務局 /"
+                " 会議情報）。"
+                f" / Unknown role {r!r}: use member, assembly member, head, official, chair,"
+                " secretariat or meeting."
             )
-        if role not in canon:
-            canon.append(role)
+        for one in expand_roles([role]):
+            if one not in canon:
+                canon.append(one)
     dates: dict[str, str | None] = {}
     for name, label, value in (("since", "開始日", since), ("until", "終了日", until)):
         value = (value or "").strip()
@@ -233,6 +308,7 @@ def make_filters(
         since=dates["since"],
         until=dates["until"],
         agenda=(agenda or "").strip() or None,
+        speakers=tuple(x.strip() for x in (speakers or ()) if x and x.strip()),
     )
 
 
@@ -251,6 +327,10 @@ def statement_to_dict(s: Statement) -> dict:
         "end_line": s.end_line,
         "order": s.order,
         "kind": s.kind,
+        "utterance": s.utterance,
+        "segment": s.segment,
+        "answers_to": s.answers_to,
+        "line_map": [list(p) for p in s.line_map],
         "meeting_id": s.meeting_id,
         "file": s.file,
         "norm_text": s.norm_text,
@@ -274,6 +354,10 @@ def statement_from_dict(d: dict) -> Statement:
         topic=d.get("topic"),
         kind=d.get("kind", "statement"),
         record=d.get("record"),
+        line_map=tuple((int(a), int(b)) for a, b in d.get("line_map", ())),
+        utterance=d.get("utterance"),
+        segment=d.get("segment", 0),
+        answers_to=d.get("answers_to"),
     )
 
 
@@ -284,10 +368,14 @@ def meeting_to_dict(m: Meeting) -> dict:
         "title": m.title,
         "series": m.series,
         "meeting_number": m.meeting_number,
+        "issue_number": m.issue_number,
+        "session": m.session,
         "date": m.date,
         "venue": m.venue,
         "agenda": list(m.agenda),
         "doc_kind": m.doc_kind,
+        "format_reason": m.format_reason,
+        "attendance": [attendee_to_dict(a) for a in m.attendance],
         "encoding": m.encoding,
         "sha256": m.sha256,
         "warnings": list(m.warnings),
@@ -310,7 +398,21 @@ def meeting_from_dict(d: dict) -> Meeting:
         encoding=d.get("encoding", "utf-8"),
         sha256=d.get("sha256", ""),
         warnings=tuple(d.get("warnings", ())),
+        issue_number=d.get("issue_number"),
+        session=d.get("session"),
+        format_reason=d.get("format_reason", ""),
+        attendance=tuple(Attendee(**a) for a in d.get("attendance", ())),
     )
+
+
+def attendee_to_dict(a: Attendee) -> dict:
+    return {
+        "name": a.name,
+        "role_label": a.role_label,
+        "seat": a.seat,
+        "status": a.status,
+        "line": a.line,
+    }
 
 
 _CHUNK_FIELDS = [
@@ -333,6 +435,9 @@ _CHUNK_FIELDS = [
     "role_label",
     "kind",
     "record",
+    "utterance",
+    "segment",
+    "answers_to",
 ]
 
 
@@ -361,6 +466,9 @@ def source_dict(c: Chunk) -> dict:
         "record": c.record,
         "meeting_id": c.meeting_id,
         "chunk_id": c.id,
+        "order": c.order,
+        "kind": c.kind,
+        "answers_to": c.answers_to,
     }
 
 
@@ -377,7 +485,13 @@ def hit_to_dict(h: Hit) -> dict:
 
 def citation_to_dict(c: Citation) -> dict:
     rel = None if c.relevance is None else round(c.relevance, 4)
-    return {"n": c.n, "quote": c.quote, "relevance": rel, **source_dict(c.chunk)}
+    return {
+        "n": c.n,
+        "quote": c.quote,
+        "relevance": rel,
+        "exchange": c.exchange,
+        **source_dict(c.chunk),
+    }
 
 
 def answer_to_dict(a: Answer) -> dict:

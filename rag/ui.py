@@ -27,8 +27,10 @@ from typing import TYPE_CHECKING, Any
 from rag.config import Settings
 from rag.errors import ConfigError, MinutesRagError
 from rag.types import (
+    ROLE_ASSEMBLY_MEMBER,
     ROLE_CHAIR,
     ROLE_ENGLISH,
+    ROLE_HEAD,
     ROLE_MEMBER,
     ROLE_META,
     ROLE_OFFICIAL,
@@ -63,16 +65,33 @@ EXAMPLE_QUESTIONS = (
 # Filter choices: (label shown, canonical role sent to retrieval).
 ROLE_CHOICES = [
     (f"{r}（{ROLE_ENGLISH[r]}）", r)
-    for r in (ROLE_MEMBER, ROLE_SECRETARIAT, ROLE_CHAIR, ROLE_OFFICIAL, ROLE_META)
+    for r in (
+        ROLE_ASSEMBLY_MEMBER,
+        ROLE_MEMBER,
+        ROLE_HEAD,
+        ROLE_OFFICIAL,
+        ROLE_CHAIR,
+        ROLE_SECRETARIAT,
+        ROLE_META,
+    )
 ]
 _ROLE_CLASS = {
     ROLE_MEMBER: "member",
+    ROLE_ASSEMBLY_MEMBER: "member",
+    ROLE_HEAD: "official",
     ROLE_SECRETARIAT: "secretariat",
     ROLE_CHAIR: "chair",
     ROLE_OFFICIAL: "official",
     ROLE_META: "meta",
     ROLE_UNKNOWN: "unknown",
 }
+
+
+def split_speakers(text: str | None) -> list[str]:
+    """「小池, 増子、知事」 -> ['小池', '増子', '知事'] (the UI's speaker textbox)."""
+    return [x for x in re.split(r"[,，、\s]+", text or "") if x]
+
+
 NOT_FOUND = "議事録に該当する発言は見つかりませんでした / Not found in the minutes"
 UPLOAD_SUBDIR = "uploads"
 BRIEFING_DEFAULT_K = 15
@@ -277,6 +296,7 @@ def source_card(
     src_index: int | None = None,
     extra_class: str = "",
     relevance: float | None = None,
+    exchange: str | None = None,
 ) -> str:
     """One numbered source card: meeting, date, agenda, role, verbatim text, file and lines
     (and the relevance judge's probability when the statement was judged)."""
@@ -302,6 +322,7 @@ def source_card(
         )
         + "</header>"
         + (f'<div class="src-agenda">議題 / Agenda: {agenda}</div>' if agenda else "")
+        + (f'<div class="src-agenda src-exchange">{_e(exchange)}</div>' if exchange else "")
         + f'<blockquote class="src-text">{highlight(chunk.text, quote, terms)}</blockquote>'
         f'<footer class="src-foot">{_where(chunk.file, chunk.start_line, chunk.end_line, chunk.record)}'
         f"{open_btn}</footer></article>"
@@ -326,6 +347,7 @@ def render_answer_sources(ans: Answer) -> tuple[str, list[dict]]:
                     terms=terms,
                     src_index=len(refs) - 1,
                     relevance=c.relevance,
+                    exchange=c.exchange,
                 )
             )
         parts.extend(cards[:SHOWN_CARDS])
@@ -630,6 +652,8 @@ def _filters_text(f: Filters) -> str:
         bits.append(f"期間 {f.since or '…'}〜{f.until or '…'}")
     if f.agenda:
         bits.append(f"議題 {f.agenda}")
+    if f.speakers:
+        bits.append("発言者 " + ", ".join(f.speakers))
     return "; ".join(bits)
 
 
@@ -745,12 +769,13 @@ def build_app(settings: Settings, llm: Any = None) -> "gr.Blocks":
         until: str,
         k: float,
         mode: str,
+        speaker: str = "",
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio idiom)
     ) -> Iterator[tuple[Any, ...]]:
         question = (question or "").strip()
         if not question:
             raise gr.Error("質問を入力してください。 / Please type a question.")
-        filters = make_filters(meetings, roles, since, until)
+        filters = make_filters(meetings, roles, since, until, speakers=split_speakers(speaker))
         s = _override(settings, k, mode)
         messages = [
             *messages,
@@ -818,12 +843,13 @@ def build_app(settings: Settings, llm: Any = None) -> "gr.Blocks":
         until: str,
         k: float,
         mode: str,
+        speaker: str = "",
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio idiom)
     ) -> tuple[Any, ...]:
         topic = (topic or "").strip()
         if not topic:
             raise gr.Error("テーマを入力してください。 / Please type a topic.")
-        filters = make_filters(meetings, roles, since, until)
+        filters = make_filters(meetings, roles, since, until, speakers=split_speakers(speaker))
         s = _override(settings, k, mode)
         index = backend.index(progress)
         from rag.answer import relevant_statements
@@ -896,13 +922,15 @@ def build_app(settings: Settings, llm: Any = None) -> "gr.Blocks":
         mode: str = "",
         agenda: str = "",
         history: list[str] | None = None,
+        speakers: list[str] | None = None,
     ) -> dict:
         """Answer a question from the minutes; returns the answer JSON (text with [n] markers,
         citations with file and line span, found, related). ``history``: the earlier
-        questions of the conversation, oldest first, so that 「札幌では？」 follows up."""
+        questions of the conversation, oldest first, so that 「札幌では？」 follows up.
+        ``speakers``: parts of speaker names or titles (小池, 知事) to restrict to."""
         if not (question or "").strip():
             raise ConfigError("質問（question）が空です。 / The question is empty.")
-        filters = make_filters(meetings, roles, since, until, agenda)
+        filters = make_filters(meetings, roles, since, until, agenda, speakers)
         s = _override(settings, k, mode)
         from rag.answer import answer
 
@@ -922,11 +950,12 @@ def build_app(settings: Settings, llm: Any = None) -> "gr.Blocks":
         until: str = "",
         mode: str = "",
         agenda: str = "",
+        speakers: list[str] | None = None,
     ) -> list[dict]:
         """Search the minutes; returns scored statements with their sources."""
         if not (query or "").strip():
             raise ConfigError("検索語（query）が空です。 / The query is empty.")
-        filters = make_filters(meetings, roles, since, until, agenda)
+        filters = make_filters(meetings, roles, since, until, agenda, speakers)
         s = _override(settings, k, mode)
         from rag.retrieve import search
 
@@ -956,6 +985,13 @@ def build_app(settings: Settings, llm: Any = None) -> "gr.Blocks":
             )
             f_roles = gr.CheckboxGroup(
                 choices=ROLE_CHOICES, label="発言者の役割 / Speaker role", elem_id="role-filter"
+            )
+            f_speaker = gr.Textbox(
+                label="発言者 / Speaker",
+                placeholder="小池, 増子, 知事",
+                info="氏名・役職の一部（カンマ区切り） / part of a name or title (comma-separated)",
+                max_lines=1,
+                elem_id="speaker-filter",
             )
             with gr.Row():
                 f_since = gr.Textbox(label="開始日 / Since", placeholder="2023-01-01", max_lines=1)
@@ -1109,6 +1145,7 @@ def build_app(settings: Settings, llm: Any = None) -> "gr.Blocks":
             f_until,
             f_k,
             f_mode,
+            f_speaker,
         ]
         ask_outputs = [question, chatbot, messages_state, turns_state, sources, refs_state]
         for trigger in (ask_btn.click, question.submit):
@@ -1122,10 +1159,13 @@ def build_app(settings: Settings, llm: Any = None) -> "gr.Blocks":
         sources.select(on_open_source, [refs_state], [viewer_panel, viewer], **private)
         close_viewer.click(lambda: gr.update(visible=False), None, viewer_panel, **private)
         clear_filters.click(
-            lambda: ([], [], "", ""), None, [f_meetings, f_roles, f_since, f_until], **private
+            lambda: ([], [], "", "", ""),
+            None,
+            [f_meetings, f_roles, f_since, f_until, f_speaker],
+            **private,
         )
 
-        brief_inputs = [topic, f_meetings, f_roles, f_since, f_until, brief_k, f_mode]
+        brief_inputs = [topic, f_meetings, f_roles, f_since, f_until, brief_k, f_mode, f_speaker]
         for trigger in (brief_btn.click, topic.submit):
             trigger(on_briefing, brief_inputs, [brief_html, brief_file, brief_docx], **private)
         meeting_pick.change(on_meeting, meeting_pick, meeting_html, **private)

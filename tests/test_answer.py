@@ -28,7 +28,7 @@ from rag.answer import (
 )
 from rag.config import Settings
 from rag.text import join_wrapped, squash
-from rag.types import Answer, Chunk, Citation, Filters, Hit, Meeting
+from rag.types import Answer, Chunk, Citation, Filters, Hit, Meeting, expand_roles
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKER = re.compile(r"\[(\d+)\]")
@@ -160,8 +160,10 @@ def test_term_coverage_is_nfkc_and_partial_for_long_compounds():
 @pytest.mark.parametrize(
     ("question", "role"),
     [
-        ("FIWAREについて委員の意見は？", "委員"),
-        ("What did members say about FIWARE?", "委員"),
+        ("FIWAREについて委員の意見は？", "議員・委員"),  # members of either kind
+        ("What did members say about FIWARE?", "議員・委員"),
+        ("What did assembly members ask about testing?", "議員"),
+        ("知事の答弁は？", "首長"),
         ("事務局はどう答えたか", "事務局"),
         ("What did the secretariat explain?", "事務局"),
         ("委員会の日程について", None),  # 委員会 is not a member
@@ -169,7 +171,7 @@ def test_term_coverage_is_nfkc_and_partial_for_long_compounds():
     ],
 )
 def test_infer_roles(question, role):
-    assert infer_roles(question) == ((role,) if role else ())
+    assert infer_roles(question) == (expand_roles([role]) if role else ())
 
 
 def test_meeting_info_detection_ignores_topic_questions():

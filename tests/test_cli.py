@@ -118,3 +118,28 @@ def test_search_builds_the_index_first_when_none_exists(tmp_path: Path, settings
     for key in ("rank", "score", "file", "title", "date", "agenda", "speaker", "start_line"):
         assert key in hits[0]
     assert (index_dir / "manifest.json").is_file()
+
+
+def test_ingest_json_exposes_exchanges_and_attendance() -> None:
+    fixture = REPO / "tests" / "data" / "verbatim_tokyo.txt"
+    proc = run_cli("ingest", str(fixture), "--json")
+    assert proc.returncode == 0, proc.stderr
+    (m,) = json.loads(proc.stdout)
+    assert m["date"] == "2020-02-26" and m["issue_number"] == 2 and m["session"] == "定例会"
+    assert m["format_reason"].startswith("verbatim:")
+    assert {"name": "三宅しげき", "status": "欠席", "seat": 101}.items() <= m["attendance"][
+        3
+    ].items()
+    by_order = {s["order"]: s for s in m["statements"]}
+    replies = [s for s in m["statements"] if s["answers_to"] is not None]
+    assert replies and all(by_order[s["answers_to"]]["role"] == "議員" for s in replies)
+
+
+def test_speaker_and_role_flags_are_parsed_into_filters() -> None:
+    from rag.cli import _filters, build_parser
+
+    args = build_parser().parse_args(
+        ["search", "検査", "--speaker", "小池", "--speaker", "増子", "--role", "member"]
+    )
+    f = _filters(args)
+    assert f.speakers == ("小池", "増子") and f.roles == ("委員", "議員")

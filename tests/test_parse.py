@@ -126,6 +126,9 @@ def test_hokkaido_replies_are_separate_statements(hokkaido: Meeting) -> None:
                 assert not s.text.startswith(prefix)
                 assert s.text.startswith(ln[len(prefix) :].strip()[:10])
                 seen[role] += 1
+                if role == "事務局":  # a reply answers the member statement right before it
+                    before = hokkaido.statements[s.order - 1]
+                    assert before.role == "委員" and s.answers_to == before.order
     assert seen == {"事務局": 2, "委員": 1}
 
 
@@ -389,3 +392,25 @@ def test_parse_never_crashes_on_noise() -> None:
         for s in m.statements:
             assert 1 <= s.start_line <= s.end_line <= n
             assert s.text.strip()
+
+
+def test_diet_minister_and_named_member_lines() -> None:
+    text = "\n".join(
+        [
+            "第２１６回国会 予算委員会 第２号",
+            "令和６年１１月２９日（金曜日）",
+            "○委員長（安住淳君） これより会議を開きます。",
+            "○山田委員 防災庁の設置について伺います。",
+            "○石破内閣総理大臣 お答えいたします。",
+            "○赤沢国務大臣 補足いたします。",
+        ]
+    )
+    m = parse_document(doc_from_text(text))
+    got = [(s.role, s.role_label, s.speaker) for s in body(m)]
+    assert got == [
+        ("議長", "委員長", "安住淳"),
+        ("委員", "委員", "山田"),
+        ("首長", "内閣総理大臣", "石破"),
+        ("説明員", "国務大臣", "赤沢"),
+    ]
+    assert (m.date, m.issue_number, m.meeting_number) == ("2024-11-29", 2, 2)

@@ -7,7 +7,8 @@ from itertools import pairwise
 import pytest
 
 from rag.errors import ConfigError
-from rag.types import Filters
+from rag.retrieve import chunk_matches
+from rag.types import Chunk, Filters, make_filters
 
 
 def test_bm25_tokens_equate_full_and_half_width() -> None:
@@ -144,3 +145,38 @@ def test_langchain_retriever_returns_documents_with_citation_metadata(corpus_ind
         assert key in md
     chunk = corpus_index.chunk(md["chunk_id"])
     assert chunk is not None and chunk.text == docs[0].page_content
+
+
+def _chunk(role: str, speaker: str | None, label: str | None) -> Chunk:
+    return Chunk(
+        id="m:0:0",
+        meeting_id="m",
+        file="m.txt",
+        title="t",
+        text="x",
+        index_text="x",
+        role=role,
+        start_line=1,
+        end_line=1,
+        order=0,
+        speaker=speaker,
+        role_label=label,
+    )
+
+
+def test_member_filter_matches_both_kinds_and_speaker_filter_matches_name_or_title() -> None:
+    advisory = _chunk("委員", "山田", "委員")
+    elected = _chunk("議員", "増子ひろき", "百十六番")
+    governor = _chunk("首長", "小池百合子", "知事")
+    deputy = _chunk("首長", "長谷川明", "副知事")
+    members = make_filters(roles=["member"])
+    assert [chunk_matches(c, members) for c in (advisory, elected, governor)] == [1, 1, 0]
+    only_elected = make_filters(roles=["議員"])
+    assert [chunk_matches(c, only_elected) for c in (advisory, elected)] == [0, 1]
+    by_name = make_filters(speakers=["増子"])
+    assert [chunk_matches(c, by_name) for c in (advisory, elected, governor)] == [0, 1, 0]
+    by_title = make_filters(speakers=["知事"])  # 副知事 contains 知事: a substring match
+    assert [chunk_matches(c, by_title) for c in (elected, governor, deputy)] == [0, 1, 1]
+    full_width = make_filters(speakers=["小池　百合子", "ＸＹＺ"])
+    assert chunk_matches(governor, full_width) and not chunk_matches(deputy, full_width)
+    assert make_filters(speakers=["  ", ""]).is_empty()

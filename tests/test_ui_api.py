@@ -62,7 +62,7 @@ def test_query_terms_drop_question_words() -> None:
 
 def test_make_filters_validates_roles_and_dates() -> None:
     f = make_filters(["m1"], ["member", "事務局"], "２０２３/０２/０１", "")
-    assert f.roles == ("委員", "事務局") and f.since == "2023-02-01" and f.until is None
+    assert f.roles == ("委員", "議員", "事務局") and f.since == "2023-02-01" and f.until is None
     with pytest.raises(ConfigError, match="Unknown role"):
         make_filters(roles=["宇宙人"])
     with pytest.raises(ConfigError, match="YYYY-MM-DD"):
@@ -247,3 +247,14 @@ def test_upload_with_a_taken_name_gets_a_new_one(tmp_path: Path) -> None:
     other.write_text("第2回の議事録", encoding="utf-8")
     assert _free_name(corpus / "議事録.txt", same) == corpus / "議事録.txt"
     assert _free_name(corpus / "議事録.txt", other) == corpus / "議事録-2.txt"
+
+
+@pytest.mark.slow
+def test_speaker_filter_reaches_search_and_ask(server) -> None:
+    client, _ = server
+    hits = client.predict("人材育成", k=8, api_name="/search")
+    assert {h["role_label"] for h in hits} != {"事務局"}  # otherwise the filter proves nothing
+    only = client.predict("人材育成", k=8, speakers=["事務局"], api_name="/search")
+    assert only and all("事務局" in (h["role_label"] or "") for h in only)
+    result = client.predict("人材育成についての説明は？", speakers=["事務局"], api_name="/ask")
+    assert all("事務局" in (c["role_label"] or "") for c in result["citations"])

@@ -1,0 +1,226 @@
+"""Question-and-answer exchanges in verbatim records (一括質問・一括答弁).
+
+A member asks several questions in one speech; then the governor and officials each answer
+several of them in one speech (「四点のご質問にお答えいたします。まず、…についてでありますが、
+…次に、…」). The speeches are cut into segments at those markers and each answer segment is
+linked to the question segment it answers: among the questions of the member who spoke last,
+the one whose words overlap its topic most, preferring those addressed to the answerer and the
+order in which they were asked (officials answer in that order).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from functools import lru_cache
+
+from rag.text import nfkc
+from rag.types import (
+    ROLE_ASSEMBLY_MEMBER,
+    ROLE_HEAD,
+    ROLE_MEMBER,
+    ROLE_OFFICIAL,
+    ROLE_SECRETARIAT,
+    Meeting,
+    Statement,
+)
+
+Paragraphs = list[tuple[int, str]]
+
+# まず、学童クラブについてでありますが、 / 次に、…についてのお尋ねでございます。
+_ANSWER_TOPIC = re.compile(
+    r"^(?:(?:まず|次に|最後に|初めに|続いて|また|さらに)、)?(?:同じく)?(?P<topic>[^。]{2,80}?)"
+    r"(?:についての(?:ご質問|お尋ね|ご提案|ご指摘)|に関するご質問|について)"
+    r"(?:でございますが|でありますが|であります|でございます|ですが|がございました|がありました)"
+)
+_ANSWER_MARK = re.compile(r"^(?:まず|次に|最後に|初めに|続いて)、")
+# A question ends where the member asks: 伺います, 見解を求めます, 所見を伺う ...
+_ASKS = re.compile(
+    r"伺(?:います|いたします|う|いたしたい|いしたい|いします|いをいたします|いいたします|いをします)"
+    r"|お尋ね(?:します|いたします)|答弁を求め|見解を求め|お答えください|教えてください"
+    r"|問います|求めます。|(?:でしょう|です|ます|のです)か[。？]"
+)
+# 新型コロナウイルス感染症対策について伺います。 — a heading that opens the next questions
+_TOPIC_HEAD = re.compile(r"^[^。]{1,40}について(?:伺います|伺う|質問します|お尋ねします)。$")
+_ADDRESSEES = ("副知事", "知事", "教育長", "警視総監", "消防総監", "技監", "市長", "町長", "村長")
+
+
+def split_question(paras: Paragraphs) -> list[Paragraphs]:
+    """A member's speech -> one segment per question (each ends at a 伺います paragraph)."""
+    segments: list[Paragraphs] = []
+    cur: Paragraphs = []
+    for no, text in paras:
+        if _TOPIC_HEAD.match(text) and cur and not _asks(cur):
+            cur.append((no, text))  # a heading after the preamble: keep with what follows
+            continue
+        if _TOPIC_HEAD.match(text) and cur:
+            segments.append(cur)
+            cur = []
+        cur.append((no, text))
+        if _ends_asking(text) and not _TOPIC_HEAD.match(text):
+            segments.append(cur)
+            cur = []
+    if cur:
+        if segments and not _asks(cur):
+            segments[-1].extend(cur)  # closing remarks belong to the last question
+        else:
+            segments.append(cur)
+    return segments
+
+
+def _ends_asking(text: str) -> bool:
+    """The paragraph's last sentence asks (伺います。), not a 話を伺いました mid-paragraph."""
+    sentences = [x for x in re.split(r"(?<=。)", text) if x.strip()]
+    tail = "".join(sentences[-2:]) if sentences and len(sentences[-1]) < 30 else sentences[-1:]
+    return bool(_ASKS.search(tail if isinstance(tail, str) else "".join(tail)))
+
+
+def _asks(paras: Paragraphs) -> bool:
+    return any(_ends_asking(t) and not _TOPIC_HEAD.match(t) for _, t in paras)
+
+
+def split_answer(paras: Paragraphs) -> list[Paragraphs]:
+    """An answering speech -> one segment per question answered (まず／次に…についてですが)."""
+    segments: list[Paragraphs] = []
+    cur: Paragraphs = []
+    for no, text in paras:
+        starts = bool(_ANSWER_TOPIC.match(text)) and (
+            bool(_ANSWER_MARK.match(text)) or len(segments) + len(cur) > 0
+        )
+        if starts and cur and _has_topic(cur):
+            segments.append(cur)
+            cur = []
+        cur.append((no, text))
+    if cur:
+        segments.append(cur)
+    return segments
+
+
+def _has_topic(paras: Paragraphs) -> bool:
+    return any(_ANSWER_TOPIC.match(t) for _, t in paras)
+
+
+def answer_topic(text: str) -> str:
+    """The …について part of an answer segment (the whole first sentence when none)."""
+    for sentence in re.split(r"(?<=。)", text)[:3]:
+        m = _ANSWER_TOPIC.match(sentence)
+        if m:
+            return m["topic"]
+    return text[:80]
+
+
+_KANA_PAIR = re.compile(r"^[\u3040-\u309f]{2}$")
+
+
+@lru_cache(maxsize=4096)
+def _bigrams(text: str) -> frozenset[str]:
+    """Character bigrams, without pairs of hiragana (の あ り: grammar, not topic)."""
+    s = re.sub(r"[\s、。「」（）・]", "", nfkc(text))
+    return frozenset(s[i : i + 2] for i in range(len(s) - 1) if not _KANA_PAIR.match(s[i : i + 2]))
+
+
+def _addressed(label: str, addressee: str) -> bool:
+    """知事 answers 知事-addressed questions; 副知事 does not."""
+    return label.endswith(addressee) and not (addressee == "知事" and label.endswith("副知事"))
+
+
+def _score(answer: Statement, question: Statement) -> float:
+    """Topic overlap (the question's closing ask sentences count most) plus the addressee:
+    「知事の見解を伺います」 is answered by the governor, 「都の見解」 by an official."""
+    topic = _bigrams(answer_topic(answer.text))
+    if not topic:
+        return 0.0
+    sentences = [x for x in re.split(r"(?<=。)", question.text) if x.strip()]
+    asked = "".join(sentences[-2:])
+    score = 0.6 * len(topic & _bigrams(asked)) / len(topic)
+    whole = _bigrams(question.text)
+    score += 0.4 * len(topic & whole) / len(topic)
+    body = _bigrams(answer.text[:300])
+    score += 0.3 * len(body & whole) / max(1, len(body))
+    label = answer.role_label or ""
+    named = [a for a in _ADDRESSEES if a in asked and not (a == "知事" and "副知事" in asked)]
+    if named:
+        score += 0.15 if any(_addressed(label, a) for a in named) else -0.15
+    elif re.search(r"都の(?:見解|所見|認識|考え|取り組み|対応)", asked):
+        score += 0.1 if answer.role == ROLE_OFFICIAL else -0.15
+    return score
+
+
+def link_answers(statements: list[Statement]) -> list[Statement]:
+    """Set ``answers_to`` on verbatim answer segments (to the question segment they answer of
+    the member who spoke last) and on summary replies (事務局 right after a member)."""
+    out = list(statements)
+    questions: list[Statement] = []  # the last member's question segments
+    last_pick: dict[str | None, int] = {}  # answerer -> position of the question it answered
+    for i, st in enumerate(out):
+        if st.kind != "statement":
+            continue
+        if st.role == ROLE_ASSEMBLY_MEMBER and st.utterance is not None:
+            if st.segment == 0:
+                questions, last_pick = [], {}
+            questions.append(st)
+        elif st.role in (ROLE_HEAD, ROLE_OFFICIAL) and questions and st.utterance is not None:
+            # Each answerer takes the questions in the order they were asked.
+            prev = last_pick.get(st.role_label, -1)
+            scored = [
+                (_score(st, q) + (0.05 if k > prev else -0.1), k) for k, q in enumerate(questions)
+            ]
+            best, k = max(scored)
+            if best > 0.05:
+                last_pick[st.role_label] = k
+                out[i] = replace(st, answers_to=questions[k].order)
+        elif (
+            st.role == ROLE_SECRETARIAT
+            and st.utterance is None
+            and i > 0
+            and out[i - 1].role == ROLE_MEMBER
+            and out[i - 1].kind == "statement"
+            and out[i - 1].agenda == st.agenda
+        ):
+            out[i] = replace(st, answers_to=out[i - 1].order)
+    return out
+
+
+def exchange_of(meeting: Meeting, statement: Statement) -> tuple[Statement | None, list[Statement]]:
+    """(question, [replies]) around a statement: for a reply, the question it answers and all
+    replies to that question; for a question, itself and its replies."""
+    by_order = {s.order: s for s in meeting.statements}
+    question = by_order.get(statement.answers_to) if statement.answers_to is not None else statement
+    if question is None:
+        return None, []
+    replies = [s for s in meeting.statements if s.answers_to == question.order]
+    if statement.answers_to is None and not replies:
+        return None, []
+    return question, replies
+
+
+def speaker_title(st: Statement) -> str:
+    """百十六番 増子ひろき議員 / 知事 小池百合子 / 福祉保健局長 内藤淳."""
+    label = st.role_label or st.role
+    if st.role == ROLE_ASSEMBLY_MEMBER and st.speaker:
+        return f"{label} {st.speaker}議員"
+    return " ".join(x for x in (label, st.speaker) if x)
+
+
+def _ask_excerpt(text: str, width: int) -> str:
+    """The question as asked: its last sentences (…について知事の見解を伺います。)."""
+    sentences = [x for x in re.split(r"(?<=[。？])", text) if x.strip()]
+    ask = "".join(sentences[-1:])
+    if len(ask) < 20 and len(sentences) > 1:
+        ask = "".join(sentences[-2:])
+    return ask if len(ask) <= width else "…" + ask[-width:]
+
+
+def exchange_text(meeting: Meeting, order: int, width: int = 90) -> str | None:
+    """「Q — 百十六番 増子ひろき議員: …伺います。 / A — 知事 小池百合子」 for the statement with
+    this order when it is part of a linked question-and-answer exchange, else None."""
+    st = meeting.statements[order] if 0 <= order < len(meeting.statements) else None
+    if st is None or st.order != order:
+        st = next((s for s in meeting.statements if s.order == order), None)
+    if st is None:
+        return None
+    question, replies = exchange_of(meeting, st)
+    if question is None or not replies:
+        return None
+    answerers = "、".join(dict.fromkeys(speaker_title(r) for r in replies))
+    return f"Q — {speaker_title(question)}: {_ask_excerpt(question.text, width)} / A — {answerers}"
