@@ -248,6 +248,53 @@ def judge_candidates(
     return Judgement(judged, True, tuple(relevant[:MAX_CITATIONS]))
 
 
+def _chunks_of(index: Any, meeting_id: str, order: int) -> list[Chunk]:
+    """The chunks of one statement, made into a lookup once per loaded index."""
+    table = getattr(index, "_chunks_by_statement", None)
+    if table is None:
+        table = {}
+        for c in getattr(index, "chunks", ()):
+            table.setdefault((c.meeting_id, c.order), []).append(c)
+        index._chunks_by_statement = table
+    return table.get((meeting_id, order), [])
+
+
+def with_replies(
+    index: Any, chosen: Sequence[Judged], judged: Sequence[Judged], roles: Sequence[str]
+) -> list[Judged]:
+    """A cited question brings its reply: the statement that answers it (rag.exchange) is cited
+    right after it, by its best-judged part when it was a candidate, else its first part.
+    Replies outside a role filter stay out (「委員の意見は？」 cites members only)."""
+    from rag.exchange import exchange_of
+
+    meetings = getattr(index, "meetings", {}) or {}
+    have = {(j.hit.chunk.meeting_id, j.hit.chunk.order) for j in chosen}
+    best = {}
+    for j in judged:  # most relevant first
+        best.setdefault((j.hit.chunk.meeting_id, j.hit.chunk.order), j)
+    out: list[Judged] = []
+    for j in chosen:
+        out.append(j)
+        m = meetings.get(j.hit.chunk.meeting_id)
+        st = next((s for s in m.statements if s.order == j.hit.chunk.order), None) if m else None
+        if st is None or st.answers_to is not None:
+            continue
+        _question, replies = exchange_of(m, st)
+        for r in replies:
+            key = (m.id, r.order)
+            if key in have or (roles and r.role not in roles):
+                continue
+            found = best.get(key)
+            if found is None:
+                parts = _chunks_of(index, m.id, r.order)
+                if not parts:
+                    continue
+                found = Judged(Hit(chunk=parts[0], score=0.0, rank=0), relevance=j.relevance)
+            have.add(key)
+            out.append(found)
+    return out[:MAX_CITATIONS]
+
+
 def relevant_statements(
     index: Any, topic: str, filters: Filters, settings: Settings, depth: int = CANDIDATES
 ) -> list[Judged]:
@@ -797,6 +844,7 @@ def answer_stream(
             r = replace(r, text=NO_OTHER_JA if detect_lang(question) == "ja" else NO_OTHER_EN)
         yield from _final(r, question, notes)
         return
+    chosen = with_replies(index, chosen, verdict.judged, eff.roles)
     hits = [j.hit for j in chosen]
     scores = {j.hit.chunk.id: j.relevance for j in chosen}
     # Which sentence of a statement to quote: the question's topic words (an English

@@ -197,8 +197,14 @@ def tokyo_groups(cache: Path, shared: Path) -> list[Group]:
                 row["question"],
                 row["gold"],
                 True,
-                _split(row["source"]),
+                _split(row["source"], "tokyo"),
             )
+            if g:
+                out.append(g)
+    # The advisory meetings' questions asked of the assembly: unanswerable there.
+    for row in _minutes_rows():
+        if row.get("answerable", True):
+            g = _cross(index, "x-" + row["qid"], "tokyo", row["question"])
             if g:
                 out.append(g)
     return out
@@ -394,17 +400,31 @@ dev rows stored under `meta.sample`, which must match the recorded probabilities
 """
 
 
+def collect(args: argparse.Namespace) -> list[Group]:
+    """Candidates and features of every training question; ``--reuse`` reads them from the
+    last run's cache (for trying fitting choices without re-running retrieval)."""
+    import pickle
+
+    cached = args.cache / "groups.pkl"
+    if args.reuse and cached.is_file():
+        return pickle.loads(cached.read_bytes())
+    print("collecting candidates and features…", flush=True)
+    groups = minutes_groups(args.cache, args.shared) + tokyo_groups(args.cache, args.shared)
+    groups += jsquad_groups(args.cache, args.shared)
+    cached.write_bytes(pickle.dumps(groups))
+    return groups
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     ap.add_argument("--cache", type=Path, default=ROOT / ".train-cache")
     ap.add_argument("--out", type=Path, default=ROOT / "rag" / "models" / "judge.json")
+    ap.add_argument("--reuse", action="store_true", help="reuse the cached features (same data)")
     args = ap.parse_args()
     t0 = time.time()
     args.cache.mkdir(parents=True, exist_ok=True)
-    print("collecting candidates and features…", flush=True)
-    groups = minutes_groups(args.cache, args.shared) + tokyo_groups(args.cache, args.shared)
-    groups += jsquad_groups(args.cache, args.shared)
+    groups = collect(args)
     fit = [g for g in groups if g.split == "fit"]
     dev = [g for g in groups if g.split == "dev"]
     losses = {C: _log_loss(_fit(fit, C), dev) for C in C_GRID}
