@@ -1422,7 +1422,7 @@ def launch_options(settings: Settings) -> dict[str, Any]:
     return {
         "server_name": settings.host,
         "server_port": settings.port,
-        "auth": LoginThrottle(*pair) if (pair := parse_auth(settings.auth)) else None,
+        "auth": LoginThrottle(*pair).check if (pair := parse_auth(settings.auth)) else None,
         # Stopped while it arrives (HTTP 413); Gradio deletes the partial temp file.
         "max_file_size": int(settings.max_upload_mb * 1024 * 1024),
         "theme": theme,
@@ -1468,7 +1468,9 @@ class LoginThrottle:
         self.failures = 0
         self.locked_until = 0.0
 
-    async def __call__(self, user: str, password: str) -> bool:
+    async def check(self, user: str, password: str) -> bool:
+        """The ``auth`` callable: a bound async method, so Gradio sees a coroutine function
+        and awaits it (an object with an async ``__call__`` would pass as a truthy result)."""
         import time
 
         if time.monotonic() < self.locked_until:
