@@ -1054,8 +1054,8 @@ def build_app(settings: Settings, llm: Any = None) -> "gr.Blocks":
                     "読めないファイルは理由を表示し、他のファイルは取り込みます。"
                     "  \nAdd minutes files; they are indexed right away. Files that cannot be read are reported and skipped."
                 )
-                upload_files = gr.File(
-                    file_count="multiple", label="ファイル / Files", elem_id="upload-files"
+                upload_files = _no_temp_leak(
+                    gr.File(file_count="multiple", label="ファイル / Files", elem_id="upload-files")
                 )
                 upload_btn = gr.Button(
                     "追加して索引を更新 / Add and update index", variant="primary"
@@ -1182,6 +1182,22 @@ def add_minutes(
     finally:
         for path in ours:
             _remove_upload(path, upload_root)
+
+
+def _no_temp_leak(component: Any) -> Any:
+    """Make a gr.File hand over the upload's path without also creating an empty temp file
+    in the upload folder (Gradio 6.31 leaks one file, and its descriptor, per uploaded file).
+    Set on the instance: a subclass would make Gradio write a .pyi stub next to this module."""
+    import types
+
+    from gradio.utils import NamedString
+
+    def process(self: Any, f: Any) -> Any:
+        return NamedString(f.path)
+
+    if component.type == "filepath" and not component.file_types:
+        component._process_single_file = types.MethodType(process, component)
+    return component
 
 
 def _remove_upload(path: Path, upload_root: Path) -> None:
