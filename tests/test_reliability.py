@@ -92,6 +92,7 @@ def test_kill_at_each_build_phase_keeps_a_whole_index(built, phase, expected) ->
     assert ok.returncode == 0, ok.stderr
     assert _files(s) == {"a.txt", "b.txt"}
     assert _leftovers(s) == []
+    _record(f"kill -9 at build phase '{phase}'", cases=1, failures=0)
 
 
 def test_kill_on_every_rename_of_a_build(built) -> None:
@@ -106,6 +107,7 @@ def test_kill_on_every_rename_of_a_build(built) -> None:
     assert _files(s) == {"a.txt"}
     assert _run_index(docs, s).returncode == 0
     assert _files(s) == {"a.txt", "b.txt"} and _leftovers(s) == []
+    _record("kill -9 on the build's rename (strace inject)", cases=1, failures=0)
 
 
 def _make_legacy(s: Settings) -> None:
@@ -173,6 +175,7 @@ def test_readers_never_fail_while_builds_swap(built) -> None:
         stop.set()
         for t in threads:
             t.join(timeout=60)
+    _record("readers during 6 swaps", cases=loads[0], failures=len(failures))
     assert failures == [] and loads[0] > 0
     assert _leftovers(s) == []
 
