@@ -128,6 +128,7 @@ def test_old_layout_index_loads_and_migrates_even_if_killed_midway(built) -> Non
     assert _files(s) == {"a.txt", "b.txt"}  # recovered from the complete new version
     assert _run_index(docs, s).returncode == 0
     assert s.index_dir.is_symlink() and _leftovers(s) == []
+    _record("old-layout index, kill -9 mid-migration", cases=1, failures=0)
 
 
 def test_old_swap_interrupted_between_renames_is_restored_not_rebuilt(built) -> None:
@@ -143,6 +144,7 @@ def test_old_swap_interrupted_between_renames_is_restored_not_rebuilt(built) -> 
     assert run.returncode == 0, run.stderr
     assert "No index yet" not in run.stderr and "除雪車" in run.stdout
     assert _files(s) == {"a.txt"}
+    _record("old swap killed between renames: restored", cases=1, failures=0)
 
 
 def test_readers_never_fail_while_builds_swap(built) -> None:
