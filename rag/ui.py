@@ -904,7 +904,13 @@ def build_app(settings: Settings, llm: Any = None) -> "gr.Blocks":
     # ---------------- layout
 
     private = {"api_visibility": "private"}
-    with gr.Blocks(title="議事録アシスタント / Minutes assistant", analytics_enabled=False) as demo:
+    with gr.Blocks(
+        title="議事録アシスタント / Minutes assistant",
+        analytics_enabled=False,
+        # Files uploaded but never submitted (and cached downloads) go after an hour; the
+        # ones submitted are removed as soon as they are handled (add_minutes).
+        delete_cache=(3600, 3600),
+    ) as demo:
         gr.HTML(_HEADER_HTML)
         status = gr.Markdown(
             "索引を準備しています… / Preparing the index…",
