@@ -74,6 +74,7 @@ def _walk(paths: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
             continue
         found: list[Path] = []
         skipped = 0
+        hidden: list[str] = []
 
         def unreadable(exc: OSError, top: Path = p) -> None:
             where = exc.filename or top
@@ -89,6 +90,11 @@ def _walk(paths: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in files:
                 if name.startswith(".") or name.startswith("~$"):  # hidden / Office lock files
+                    if (
+                        not name.startswith("~$")
+                        and Path(name).suffix.lower() in SUPPORTED_SUFFIXES
+                    ):
+                        hidden.append(name)
                     continue
                 fp = Path(root) / name
                 if fp.suffix.lower() in SUPPORTED_SUFFIXES:
@@ -102,6 +108,14 @@ def _walk(paths: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
                 f"{p}: 対応していない形式のファイル {skipped} 件をスキップしました"
                 f"（対応: {' '.join(SUPPORTED_SUFFIXES)}）。"
                 f" / Skipped {skipped} unsupported file(s) in {p}."
+            )
+        if hidden:
+            names = ", ".join(sorted(hidden)[:5]) + (" …" if len(hidden) > 5 else "")
+            warnings.append(
+                f"{p}: 名前が「.」で始まる隠しファイル {len(hidden)} 件（{names}）は読み込みません。"
+                "読み込むには名前を変えるか、ファイルを直接指定してください。"
+                f" / Skipped {len(hidden)} hidden file(s) in {p} ({names}): rename them or name"
+                " them directly to index them."
             )
     return out, warnings
 

@@ -34,14 +34,15 @@ def main() -> int:
             if out.exists()
             else []
         )
-    print(
-        f"\n| case | tried | failures | p50 | p95 |   (suite: {elapsed:.0f} s, pytest exit {run.returncode})"
-    )
-    print("| --- | ---: | ---: | ---: | ---: |")
+    print(f"\nsuite: {elapsed:.0f} s, pytest exit {run.returncode}\n")
+    print("| case | tried | failures | p50 | p95 | other |")
+    print("| --- | ---: | ---: | ---: | ---: | --- |")
     for r in rows:
-        p50 = f"{r['p50_s']} s" if "p50_s" in r else "-"
-        p95 = f"{r['p95_s']} s" if "p95_s" in r else "-"
-        print(f"| {r['case']} | {r['cases']} | {r['failures']} | {p50} | {p95} |")
+        p50 = f"{r.pop('p50_s')} s" if "p50_s" in r else "-"
+        p95 = f"{r.pop('p95_s')} s" if "p95_s" in r else "-"
+        case, tried, failures = r.pop("case"), r.pop("cases"), r.pop("failures")
+        other = ", ".join(f"{k} {v}" for k, v in r.items()) or "-"
+        print(f"| {case} | {tried} | {failures} | {p50} | {p95} | {other} |")
     return run.returncode
 
 

@@ -166,3 +166,14 @@ def test_gradio_awaits_the_login_check() -> None:
     auth = launch_options(Settings(auth="admin:s3cret"))["auth"]
     assert inspect.iscoroutinefunction(auth)
     assert launch_options(Settings())["auth"] is None
+
+
+def test_hidden_minutes_in_a_folder_are_named_not_silently_skipped(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text(MINUTES, encoding="utf-8")
+    (tmp_path / ".hidden.txt").write_text(MINUTES.replace("九億", "八億"), encoding="utf-8")
+    (tmp_path / ".DS_Store").write_bytes(b"\x00\x01")
+    result = ingest_paths([tmp_path])
+    assert len(result.meetings) == 1
+    assert [w for w in result.warnings if ".hidden.txt" in w and "rename" in w]
+    assert not [w for w in result.warnings if ".DS_Store" in w]
+    assert len(ingest_paths([tmp_path / ".hidden.txt"]).meetings) == 1  # named directly: read
