@@ -1,6 +1,6 @@
 """Run the reliability suite (tests/test_reliability.py) and print its figures for BENCHMARKS.md.
 
-    .venv/bin/python scripts/reliability.py        # about 3-4 minutes on 2 cores
+    .venv/bin/python scripts/reliability.py        # about 3 minutes on 2 cores
 
 Each case appends its figures (cases tried, failures, p50/p95 latency under load) to a JSON
 lines file; this script prints them as a Markdown table. Loopback only, bounded in count."""
