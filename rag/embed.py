@@ -545,9 +545,9 @@ def _load(settings: Settings) -> Embedder:
         p = Path(name).expanduser()
         path = str(p) if p.exists() else name
     # Nothing may be fetched from a model hub at run time: fail fast with our own message.
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    from rag.config import go_offline
+
+    go_offline()
     import torch
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging

@@ -1,6 +1,7 @@
 """The on-disk index: FAISS vectors, a BM25 keyword index, chunks, meetings and a manifest.
 
-Layout of ``settings.index_dir``::
+``settings.index_dir`` is a symbolic link to the live version folder, a sibling named
+``.<name>.v-<time>-<pid>-<rand>`` that holds::
 
     manifest.json   format/package/model versions, chunking + tokenizer parameters, files
     meetings.json   [meeting_to_dict]      (the UI and answerer show meeting metadata)
@@ -9,8 +10,15 @@ Layout of ``settings.index_dir``::
     bm25/           bm25s arrays
 
 The stored vectors double as the embedding cache: a chunk whose embedded text (and model
-fingerprint) is unchanged is never embedded again. Builds write a sibling temp folder and
-swap it in by rename, so a crash leaves the previous index as it was.
+fingerprint) is unchanged is never embedded again.
+
+Crash safety: a build writes a new version folder (manifest last, everything fsynced), then
+switches the link with one ``rename`` -- the only commit step, so a kill at any instant leaves
+the old or the new index. The next build (under the builders' lock) removes every folder the
+link does not point to; a missing link (a kill during the one-time move of an old-layout
+folder, or an old ``.<name>.old-*`` left by earlier versions) is recovered from the newest
+complete folder instead of rebuilding. Readers resolve the link once per load and retry if a
+build replaced the version they were reading.
 """
 
 from __future__ import annotations
@@ -20,7 +28,9 @@ import datetime as _dt
 import hashlib
 import json
 import os
+import secrets
 import shutil
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -117,7 +127,23 @@ def _rebuild_hint(settings: Settings) -> str:
 
 def index_exists(settings: Settings) -> bool:
     d = Path(settings.index_dir)
-    return all((d / f).is_file() for f in _FILES)
+    if not d.exists():
+        _try_recover(d)
+    return _complete(d)
+
+
+def _complete(folder: Path) -> bool:
+    return all((folder / f).is_file() for f in _FILES)
+
+
+FAULT_ENV = "MINUTES_RAG_FAULT"
+
+
+def _fault(phase: str) -> None:
+    """Test hook for the kill matrix: ``MINUTES_RAG_FAULT=<phase>`` kills this process there
+    with SIGKILL (no cleanup, no finally), like a power cut or the OOM killer."""
+    if os.environ.get(FAULT_ENV) == phase:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _embed_key(fingerprint: str, text: str) -> str:
@@ -125,20 +151,53 @@ def _embed_key(fingerprint: str, text: str) -> str:
 
 
 def _siblings(d: Path, tag: str) -> list[Path]:
-    """Leftovers of earlier builds, oldest first."""
-    return sorted(d.parent.glob(f".{d.name}.{tag}-*"), key=lambda p: p.stat().st_mtime_ns)
+    """Version folders (tag "v") and leftovers of builds ("tmp", "old", "link"), by name."""
+    return sorted(d.parent.glob(f".{d.name}.{tag}-*"))
+
+
+def _live(d: Path) -> Path:
+    """The folder the index is read from: the link's target (or an old-layout folder)."""
+    return Path(os.path.realpath(d))
 
 
 def _recover(d: Path) -> None:
-    """Finish a swap interrupted between its two renames (old moved away, new not yet in).
-    Only a builder calls this, under the build lock: a reader doing it could move the old
-    index back in the instant between a live build's two renames and make that build fail."""
+    """Bring back the index when ``d`` is missing: point it at the newest complete version
+    folder, or move back a folder an older minutes-rag moved aside (``.old-*``) and was
+    killed before it could move the new one in. Only under the build lock."""
     if d.exists():
         return
-    old = _siblings(d, "old")
+    if d.is_symlink():  # dangling: its version folder is gone
+        d.unlink()
+    versions = [v for v in _siblings(d, "v") if _complete(v)]
+    if versions:
+        _point(d, versions[-1])
+        return
+    old = [o for o in _siblings(d, "old") if _complete(o)]
     if old:
-        with contextlib.suppress(OSError):
-            os.replace(old[-1], d)
+        newest = max(old, key=lambda p: (p / MANIFEST).stat().st_mtime_ns)
+        os.replace(newest, d)
+        _fsync_dir(d.parent)
+
+
+def _try_recover(d: Path) -> None:
+    """A reader's recovery: only when no build is running (a build recovers by itself)."""
+    if not (_siblings(d, "v") or _siblings(d, "old")):
+        return
+    with contextlib.suppress(IndexError_), _build_lock(d, wait=False):
+        _recover(d)
+
+
+def _cleanup(d: Path) -> None:
+    """Remove every version and leftover folder the link does not point to (build lock held:
+    nobody else is writing one). A reader still loading an old version retries on the new."""
+    live = _live(d)
+    for tag in ("v", "tmp", "old", "link"):
+        for p in _siblings(d, tag):
+            if p.is_symlink() or not p.is_dir():
+                with contextlib.suppress(OSError):
+                    p.unlink()
+            elif p.resolve() != live:
+                shutil.rmtree(p, ignore_errors=True)
 
 
 # Builds in one process (two uploads in the web UI at once) wait for each other; the file lock
@@ -147,22 +206,31 @@ _process_build_lock = threading.Lock()
 
 
 @contextlib.contextmanager
-def _build_lock(d: Path) -> Iterator[None]:
+def _build_lock(d: Path, *, wait: bool = True) -> Iterator[None]:
+    d.parent.mkdir(parents=True, exist_ok=True)
+    if not _process_build_lock.acquire(blocking=wait):
+        raise IndexError_(f"索引 {d} は作成中です。 / The index {d} is being built.")
+    try:
+        with open(d.parent / f".{d.name}.lock", "w") as fh:
+            yield from _flock(fh, d)
+    finally:
+        _process_build_lock.release()
+
+
+def _flock(fh: Any, d: Path) -> Iterator[None]:
     import fcntl
 
-    d.parent.mkdir(parents=True, exist_ok=True)
-    with _process_build_lock, open(d.parent / f".{d.name}.lock", "w") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise IndexError_(
-                f"索引 {d} は別の処理が作成中です。終わってから再実行してください。"
-                f" / The index {d} is being built by another process: try again when it finishes."
-            ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        raise IndexError_(
+            f"索引 {d} は別の処理が作成中です。終わってから再実行してください。"
+            f" / The index {d} is being built by another process: try again when it finishes."
+        ) from None
+    try:
+        yield
+    finally:
+        fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _read_json(path: Path) -> Any:
@@ -177,7 +245,7 @@ def _write_json(path: Path, obj: Any) -> None:
 
 
 def read_manifest(settings: Settings) -> dict | None:
-    d = Path(settings.index_dir)
+    d = _live(Path(settings.index_dir))
     try:
         return _read_json(d / MANIFEST)
     except (OSError, ValueError):
@@ -192,20 +260,33 @@ def load_index(settings: Settings) -> MinutesIndex:
             f"索引 {d} がありません。先に `minutes-rag index corpus/` で作成してください。"
             f" / No index in {d}: build it first with `minutes-rag index corpus/`."
         )
+    # A build may switch the link (and remove the version being read) mid-load: read one
+    # resolved version, and start again on the new one if it changed under us.
+    for _attempt in range(4):
+        live = _live(d)
+        try:
+            return _load_version(d, live, settings)
+        except IndexError_:
+            if _live(d) == live:
+                raise
+    return _load_version(d, _live(d), settings)
+
+
+def _load_version(d: Path, live: Path, settings: Settings) -> MinutesIndex:
     try:
-        manifest = _read_json(d / MANIFEST)
+        manifest = _read_json(live / MANIFEST)
         if manifest.get("format_version") != FORMAT_VERSION:
             raise IndexError_(
                 f"索引 {d} の形式（{manifest.get('format_version')}）はこの版（{FORMAT_VERSION}）"
                 f"と異なります。{_rebuild_hint(settings)}"
             )
         _check_model(manifest, settings)
-        chunks = [chunk_from_dict(c) for c in _read_json(d / "chunks.json")]
-        meetings = {m["id"]: meeting_from_dict(m) for m in _read_json(d / "meetings.json")}
-        store = STORE.load(d, threads=settings.threads)
+        chunks = [chunk_from_dict(c) for c in _read_json(live / "chunks.json")]
+        meetings = {m["id"]: meeting_from_dict(m) for m in _read_json(live / "meetings.json")}
+        store = STORE.load(live, threads=settings.threads)
         if store.size != len(chunks):
             raise ValueError(f"{STORE.FILE} has {store.size} vectors for {len(chunks)} chunks")
-        bm25 = _load_bm25(d, manifest, chunks)
+        bm25 = _load_bm25(live, manifest, chunks)
     except IndexError_:
         raise
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as e:
@@ -270,12 +351,15 @@ def build_index(
     *,
     rebuild: bool = False,
     ann: bool | None = None,
+    prune: bool = False,
 ) -> IndexReport:
     """Ingest ``paths``, chunk, embed what changed, and atomically replace the index.
 
-    ``rebuild`` ignores the previous index (and its vectors); ``ann`` forces HNSW (True) or
-    exact search (False) instead of choosing by ``settings.ann_threshold``. Files that cannot
-    be read are reported in ``errors`` (and leave the index); the others go in.
+    Incremental: files under ``paths`` are added or updated (and dropped when deleted from
+    there); files indexed from elsewhere stay, unless ``prune`` (then the index holds exactly
+    the files under ``paths``). ``rebuild`` ignores the previous vectors; ``ann`` forces HNSW
+    (True) or exact search (False) instead of choosing by ``settings.ann_threshold``. Files
+    that cannot be read are reported in ``errors`` (and leave the index); the others go in.
     """
     from rag.ingest import ingest_paths
 
@@ -283,10 +367,14 @@ def build_index(
         if progress:
             progress(i, n, f"読み込み / reading {file}")
 
+    paths = list(paths)
     with _build_lock(Path(settings.index_dir)):
-        result = ingest_paths(list(paths), settings, progress=ingest_progress)
+        result = ingest_paths(paths, settings, progress=ingest_progress)
+        meetings = list(result.meetings)
+        if not prune:
+            meetings += _kept_meetings(settings, paths, meetings)
         return _index_meetings(
-            list(result.meetings),
+            meetings,
             settings,
             progress,
             rebuild=rebuild,
@@ -294,6 +382,38 @@ def build_index(
             errors=tuple(result.errors),
             warnings=tuple(result.warnings),
         )
+
+
+def _kept_meetings(
+    settings: Settings, paths: list[str | Path], new: list[Meeting]
+) -> list[Meeting]:
+    """Meetings of the current index whose files lie outside ``paths`` (kept as they are)."""
+    from rag.ingest import _with_id
+
+    d = Path(settings.index_dir)
+    _recover(d)
+    if not _complete(d):
+        return []
+    scope = [os.path.abspath(p) for p in paths]
+
+    def in_scope(file: str) -> bool:
+        f = os.path.abspath(file)
+        return any(f == s or f.startswith(s.rstrip(os.sep) + os.sep) for s in scope)
+
+    try:
+        old = [meeting_from_dict(m) for m in _read_json(_live(d) / "meetings.json")]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []  # unreadable previous index: only the given files go in
+    ids = {m.id for m in new}
+    kept = []
+    for m in old:
+        if in_scope(m.file):
+            continue
+        if m.id in ids:  # a new file took its id
+            m = _with_id(m, f"{m.id}-kept")
+        ids.add(m.id)
+        kept.append(m)
+    return kept
 
 
 def index_meetings(
@@ -325,6 +445,8 @@ def _index_meetings(
     d = Path(settings.index_dir)
     _recover(d)
     _check_replaceable(d)
+    if d.is_symlink():
+        _cleanup(d)  # leftovers of killed builds
     chunks = chunk_meetings(meetings, settings)
     if not chunks:
         # An empty index answers nothing and would replace a working one: refuse instead.
@@ -374,7 +496,7 @@ def _previous(settings: Settings, fingerprint: str) -> dict | None:
     cache: dict[str, np.ndarray] = {}
     if manifest.get("model_fingerprint") == fingerprint and manifest.get("model") == settings.model:
         # Only the embedded texts and their vectors are needed: not meetings.json, not BM25.
-        d = Path(settings.index_dir)
+        d = _live(Path(settings.index_dir))
         try:
             texts = [c["index_text"] for c in _read_json(d / "chunks.json")]
             store = STORE.load(d, threads=settings.threads)
@@ -428,14 +550,15 @@ def write_index(
 ) -> None:
     from rag.retrieve import BM25_TOKENIZER, build_bm25
 
-    tmp = d.parent / f".{d.name}.tmp-{os.getpid()}-{threading.get_ident()}"
-    shutil.rmtree(tmp, ignore_errors=True)
+    # Fixed-width time first: version folders sort by age (recovery picks the last one).
+    tmp = d.parent / f".{d.name}.v-{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(3)}"
     tmp.mkdir(parents=True)
     try:
         store = STORE.build(vectors, ann=ann, threads=settings.threads)
         store.save(tmp)
         bm25 = build_bm25([c.index_text for c in chunks])
         bm25.save(str(tmp / "bm25"), show_progress=False)
+        _fault("write")
         _write_json(tmp / "chunks.json", [chunk_to_dict(c) for c in chunks])
         _write_json(tmp / "meetings.json", [meeting_to_dict(m) for m in meetings])
         per_meeting: dict[str, int] = {}
@@ -460,9 +583,14 @@ def write_index(
         }
         # The manifest is written last: a folder without it is never a complete index.
         _write_json(tmp / MANIFEST, manifest)
-        _swap(tmp, d)
-    finally:
+        _fsync_tree(tmp)
+        _fault("written")
+        _switch(d, tmp)
+    except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _fault("switched")
+    _cleanup(d)
 
 
 def _files_manifest(meetings: list[Meeting], per_meeting: dict[str, int]) -> dict[str, dict]:
@@ -485,6 +613,8 @@ def _files_manifest(meetings: list[Meeting], per_meeting: dict[str, int]) -> dic
 
 def _check_replaceable(d: Path) -> None:
     """A build replaces the whole folder: refuse one that holds anything but an index."""
+    if d.is_symlink():
+        return  # the link is replaced, never what it points to
     if d.exists() and (not d.is_dir() or (any(d.iterdir()) and not (d / MANIFEST).is_file())):
         raise IndexError_(
             f"{d} は索引ではないファイルを含むため上書きできません。空のフォルダか"
@@ -494,9 +624,40 @@ def _check_replaceable(d: Path) -> None:
         )
 
 
-def _swap(tmp: Path, d: Path) -> None:
-    old = d.parent / f".{d.name}.old-{os.getpid()}-{time.time_ns()}"
-    if d.exists():
-        os.replace(d, old)
-    os.replace(tmp, d)
-    shutil.rmtree(old, ignore_errors=True)
+def _switch(d: Path, version: Path) -> None:
+    """Make ``d`` point at ``version``. An index in the old layout (a real folder at ``d``)
+    is first moved aside as the oldest version; a kill in between is repaired by
+    :func:`_recover`, which then finds ``version`` complete."""
+    if d.is_dir() and not d.is_symlink():
+        os.replace(d, d.parent / f".{d.name}.v-{0:020d}-legacy-{os.getpid()}")
+        _fault("migrate")
+    _point(d, version)
+
+
+def _point(d: Path, version: Path) -> None:
+    """The commit step: one rename of a fresh relative symlink over ``d``."""
+    link = d.parent / f".{d.name}.link-{os.getpid()}-{secrets.token_hex(3)}"
+    os.symlink(version.name, link)
+    os.replace(link, d)
+    _fsync_dir(d.parent)
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Flush the new version's files and folders, so the switch never points at data still
+    in the page cache when the machine loses power."""
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            fd = os.open(os.path.join(root, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(Path(root))
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

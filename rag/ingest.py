@@ -7,6 +7,7 @@ Every reader returns plain text lines; line numbers used in citations are 1-base
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -77,11 +78,27 @@ def _walk(paths: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
             continue
         found: list[Path] = []
         skipped = 0
+        hidden: list[str] = []
+
+        def unreadable(exc: OSError, top: Path = p) -> None:
+            where = exc.filename or top
+            warnings.append(
+                f"{where}: フォルダを読めないためスキップしました（{exc.strerror}）。"
+                "権限を確認してください。"
+                f" / Skipped the folder {where}: it cannot be read ({exc.strerror});"
+                " check its permissions."
+            )
+
         # os.walk does not follow symlinked folders, so a link loop cannot hang ingestion.
-        for root, dirs, files in os.walk(p):
+        for root, dirs, files in os.walk(p, onerror=unreadable):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in files:
                 if name.startswith(".") or name.startswith("~$"):  # hidden / Office lock files
+                    if (
+                        not name.startswith("~$")
+                        and Path(name).suffix.lower() in SUPPORTED_SUFFIXES
+                    ):
+                        hidden.append(name)
                     continue
                 fp = Path(root) / name
                 if fp.suffix.lower() in SUPPORTED_SUFFIXES:
@@ -95,6 +112,14 @@ def _walk(paths: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
                 f"{p}: 対応していない形式のファイル {skipped} 件をスキップしました"
                 f"（対応: {' '.join(SUPPORTED_SUFFIXES)}）。"
                 f" / Skipped {skipped} unsupported file(s) in {p}."
+            )
+        if hidden:
+            names = ", ".join(sorted(hidden)[:5]) + (" …" if len(hidden) > 5 else "")
+            warnings.append(
+                f"{p}: 名前が「.」で始まる隠しファイル {len(hidden)} 件（{names}）は読み込みません。"
+                "読み込むには名前を変えるか、ファイルを直接指定してください。"
+                f" / Skipped {len(hidden)} hidden file(s) in {p} ({names}): rename them or name"
+                " them directly to index them."
             )
     return out, warnings
 
@@ -143,6 +168,43 @@ def _plausibility(text: str) -> float:
     return 1.0 if good + bad == 0 else good / (good + bad)
 
 
+def _utf16_without_bom(sample: bytes) -> bool:
+    sample = sample[: len(sample) // 2 * 2]
+    for codec in ("utf-16-le", "utf-16-be"):
+        try:
+            text = sample.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        controls = any(ord(c) < 0x20 and c not in "\t\r\n" for c in text)
+        if text and not controls and _plausibility(text) > 0.8:
+            return True
+    return False
+
+
+def _binary_reason(data: bytes) -> str:
+    """Why the bytes are not text, with what to do: NUL bytes usually mean UTF-16 saved
+    without a BOM, or one stray NUL in an otherwise good file."""
+    if _utf16_without_bom(data[:4096]):
+        return (
+            "BOM なしの UTF-16 で保存されたテキストのようです。UTF-8 で保存し直してください。"
+            " / This looks like UTF-16 text saved without a BOM: save it again as UTF-8."
+        )
+    nul = data.find(b"\x00")
+    if nul >= 0 and not _looks_binary(data.replace(b"\x00", b"")):
+        line = data.count(b"\n", 0, nul) + 1
+        return (
+            f"{line} 行目（{nul} バイト目）に NUL 文字（\\0）があります。テキストの議事録には含まれない"
+            "文字です。取り除くか、UTF-8 で保存し直してください。"
+            f" / The text has a NUL byte (\\0) at line {line} (byte {nul}), which text minutes never"
+            " contain: remove it (e.g. tr -d '\\000') or save the file again as UTF-8."
+        )
+    return (
+        "バイナリファイルのようです（テキストとして読めません）。"
+        "議事録のテキスト・PDF・DOCX・HTML を指定してください。"
+        " / This looks like a binary file, not text: give minutes as text, PDF, DOCX or HTML."
+    )
+
+
 def decode_text(data: bytes, file: str) -> tuple[str, str]:
     """Decode minutes text bytes -> (text, encoding). Raises InputError for binary or
     undecodable bytes."""
@@ -152,12 +214,7 @@ def decode_text(data: bytes, file: str) -> tuple[str, str]:
         except UnicodeDecodeError:
             pass
     if _looks_binary(data):
-        raise InputError(
-            file,
-            "バイナリファイルのようです（テキストとして読めません）。"
-            "議事録のテキスト・PDF・DOCX・HTML を指定してください。"
-            " / This looks like a binary file, not text: give minutes as text, PDF, DOCX or HTML.",
-        )
+        raise InputError(file, _binary_reason(data))
     if data.startswith(b"\xef\xbb\xbf"):
         try:
             return data[3:].decode("utf-8"), "utf-8-sig"
@@ -394,12 +451,31 @@ def _read_html(data: bytes, file: str) -> tuple[list[str], str]:
     return lines, enc or "utf-8"
 
 
+def _broken_link_reason(path: Path) -> str:
+    try:
+        path.resolve(strict=True)
+    except RuntimeError:  # Python 3.11/3.12 report a loop this way
+        pass
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            return (
+                f"シンボリックリンクの先（{os.readlink(path)}）がありません。リンクを直してください。"
+                f" / The symbolic link points to a missing file ({os.readlink(path)}): fix the link."
+            )
+    return (
+        "シンボリックリンクがループしています（リンクが自分自身を指しています）。リンクを直してください。"
+        " / Symbolic link loop: the link leads back to itself; fix or remove the link."
+    )
+
+
 def read_document(path: str | Path, settings: Settings | None = None) -> RawDocument:
     """Read one file into lines. Raises InputError (naming the file) for anything unusable."""
     settings = settings or Settings()
     path = Path(path)
     file = str(path)
     if not path.exists():
+        if path.is_symlink():
+            raise InputError(file, _broken_link_reason(path))
         raise InputError(
             file,
             "ファイルが見つかりません。パスを確認してください。 / File not found: check the path.",

@@ -11,6 +11,9 @@ Gradio is imported inside functions so ``minutes-rag --help`` stays instant. No
 (gr.SelectData, gr.Progress) and cannot resolve them from strings.
 """
 
+import asyncio
+import contextlib
+import hmac
 import html
 import logging
 import re
@@ -698,6 +701,9 @@ jump();
 
 def build_app(settings: Settings, llm: Any = None) -> "gr.Blocks":
     """The whole UI as a gr.Blocks (launch it with ``launch_options()`` for the styling)."""
+    from rag.config import go_offline
+
+    go_offline()  # before gradio (and huggingface_hub through it) is imported
     import gradio as gr
 
     backend = _Backend(settings, llm)
@@ -965,7 +971,13 @@ def build_app(settings: Settings, llm: Any = None) -> "gr.Blocks":
     # ---------------- layout
 
     private = {"api_visibility": "private"}
-    with gr.Blocks(title="議事録アシスタント / Minutes assistant") as demo:
+    with gr.Blocks(
+        title="議事録アシスタント / Minutes assistant",
+        analytics_enabled=False,
+        # Files uploaded but never submitted (and cached downloads) go after an hour; the
+        # ones submitted are removed as soon as they are handled (add_minutes).
+        delete_cache=(3600, 3600),
+    ) as demo:
         gr.HTML(_HEADER_HTML)
         status = gr.Markdown(
             "索引を準備しています… / Preparing the index…",
@@ -1122,8 +1134,8 @@ def build_app(settings: Settings, llm: Any = None) -> "gr.Blocks":
                     "読めないファイルは理由を表示し、他のファイルは取り込みます。"
                     "  \nAdd minutes files; they are indexed right away. Files that cannot be read are reported and skipped."
                 )
-                upload_files = gr.File(
-                    file_count="multiple", label="ファイル / Files", elem_id="upload-files"
+                upload_files = _no_temp_leak(
+                    gr.File(file_count="multiple", label="ファイル / Files", elem_id="upload-files")
                 )
                 upload_btn = gr.Button(
                     "追加して索引を更新 / Add and update index", variant="primary"
@@ -1180,6 +1192,7 @@ def build_app(settings: Settings, llm: Any = None) -> "gr.Blocks":
 
         gr.api(ask, api_name="ask")
         gr.api(search_api, api_name="search")
+    demo.minutes_backend = backend  # for start()/serve() to warm it in the background
     return demo
 
 
@@ -1243,11 +1256,52 @@ def add_minutes(
     the index incrementally. A bad file is reported by name and never stops the others; it is
     not copied, so it does not come back on every later rebuild. Only files inside
     ``upload_root`` (Gradio's upload folder) are read: any other path is refused."""
+    if not files:
+        raise ConfigError("ファイルが選ばれていません。 / No files were chosen.")
+    # Uploads are copied into the corpus or refused: either way the upload copy is removed,
+    # so refused or processed uploads never pile up in Gradio's temp folder.
+    ours = [p for p in files if is_uploaded_file(p, upload_root)]
+    try:
+        return _add_files(backend, files, progress, upload_root)
+    finally:
+        for path in ours:
+            _remove_upload(path, upload_root)
+
+
+def _no_temp_leak(component: Any) -> Any:
+    """Make a gr.File hand over the upload's path without also creating an empty temp file
+    in the upload folder (Gradio 6.31 leaks one file, and its descriptor, per uploaded file).
+    Set on the instance: a subclass would make Gradio write a .pyi stub next to this module."""
+    import types
+
+    from gradio.utils import NamedString
+
+    def process(self: Any, f: Any) -> Any:
+        return NamedString(f.path)
+
+    if component.type == "filepath" and not component.file_types:
+        component._process_single_file = types.MethodType(process, component)
+    return component
+
+
+def _remove_upload(path: Path, upload_root: Path) -> None:
+    """Delete one upload and its (per-upload) folder if now empty; never outside the root."""
+    with contextlib.suppress(OSError):
+        path.unlink()
+    with contextlib.suppress(OSError):
+        if path.parent.resolve() != upload_root.resolve():
+            path.parent.rmdir()
+
+
+def _add_files(
+    backend: _Backend,
+    files: Sequence[Path],
+    progress: Callable[..., Any] | None,
+    upload_root: Path,
+) -> dict:
     from rag.ingest import SUPPORTED_SUFFIXES, ingest_paths
 
     settings = backend.settings
-    if not files:
-        raise ConfigError("ファイルが選ばれていません。 / No files were chosen.")
     dest_dir = Path(settings.corpus_dir) / UPLOAD_SUBDIR
     accepted: list[str] = []
     rejected: list[dict] = []
@@ -1326,9 +1380,20 @@ def _free_name(dest: Path, source: Path) -> Path:
 
 
 def _original_name(path: Path) -> str:
-    """Gradio keeps the uploaded name as the file's name inside a random temp folder."""
-    name = path.name
-    return name if name not in ("", ".", "..") else "upload.txt"
+    """The uploaded name (Gradio keeps it inside a random temp folder), made safe to store
+    and sure to be indexed: no folder parts (``/`` or ``\\``), control characters, or
+    leading dots and ``~$`` (folders skip hidden and Office lock files). Japanese stays."""
+    name = unicodedata.normalize("NFC", path.name.replace("\\", "/").rsplit("/", 1)[-1])
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip()
+    name = re.sub(r"^(?:[.\s]|~\$)+", "", name)
+    stem = Path(name).stem.strip(". ")
+    suffix = path.suffix.lower() if path.suffix.isascii() else ""
+    if not stem:
+        return f"upload{suffix or '.txt'}"
+    # Keep under the usual 255-byte name limit (Japanese takes 3 bytes a character).
+    while len((stem + suffix).encode("utf-8")) > 200:
+        stem = stem[:-1]
+    return stem + suffix
 
 
 def _upload_summary(report: dict) -> str:
@@ -1461,7 +1526,9 @@ def launch_options(settings: Settings) -> dict[str, Any]:
     return {
         "server_name": settings.host,
         "server_port": settings.port,
-        "auth": parse_auth(settings.auth),
+        "auth": LoginThrottle(*pair).check if (pair := parse_auth(settings.auth)) else None,
+        # Stopped while it arrives (HTTP 413); Gradio deletes the partial temp file.
+        "max_file_size": int(settings.max_upload_mb * 1024 * 1024),
         "theme": theme,
         "css": CSS,
         "show_error": True,  # our gr.Error messages are sentences meant for users
@@ -1483,11 +1550,84 @@ def parse_auth(value: str) -> tuple[str, str] | None:
     return user, password
 
 
+class LoginThrottle:
+    """Gradio ``auth`` callable for MINUTES_RAG_AUTH: a constant-time comparison, a delay
+    that doubles with each failure (bounded), and after ``limit`` failures in a row every
+    login is refused for ``lockout`` seconds, so guessing runs at a few tries a minute.
+    Async so the delay never blocks the server. Per process: failures from any client count."""
+
+    def __init__(
+        self,
+        user: str,
+        password: str,
+        *,
+        limit: int = 8,
+        lockout: float = 60.0,
+        base_delay: float = 0.05,
+        max_delay: float = 0.5,
+    ) -> None:
+        self._user, self._password = user.encode(), password.encode()
+        self.limit, self.lockout = limit, lockout
+        self.base_delay, self.max_delay = base_delay, max_delay
+        self.failures = 0
+        self.locked_until = 0.0
+
+    async def check(self, user: str, password: str) -> bool:
+        """The ``auth`` callable: a bound async method, so Gradio sees a coroutine function
+        and awaits it (an object with an async ``__call__`` would pass as a truthy result)."""
+        import time
+
+        if time.monotonic() < self.locked_until:
+            log.warning("login refused: too many wrong passwords, locked for a while")
+            return False
+        ok = hmac.compare_digest(user.encode(), self._user) & hmac.compare_digest(
+            password.encode(), self._password
+        )
+        if ok:
+            self.failures = 0
+            return True
+        self.failures += 1
+        await asyncio.sleep(min(self.max_delay, self.base_delay * 2 ** (self.failures - 1)))
+        if self.failures >= self.limit:
+            self.failures = 0
+            self.locked_until = time.monotonic() + self.lockout
+            log.warning("%d wrong logins: refusing logins for %.0f s", self.limit, self.lockout)
+        return False
+
+
+def _warm_in_background(backend: _Backend) -> None:
+    """Load the index and the model when the server starts, so the first question (also one
+    through the API, which never opens the page) does not wait for them."""
+
+    def warm() -> None:
+        try:
+            backend.index()
+            backend.warm_model()
+        except Exception:  # the page and each question report it as a sentence
+            log.warning("could not prepare the index or model at start-up", exc_info=True)
+
+    threading.Thread(target=warm, name="minutes-rag-warm", daemon=True).start()
+
+
+def _launch(demo: "gr.Blocks", settings: Settings, **kwargs: Any) -> Any:
+    try:
+        return demo.launch(**kwargs, **launch_options(settings))
+    except OSError as exc:
+        if "port" not in str(exc).lower():
+            raise
+        raise ConfigError(
+            f"ポート {settings.port} は使用中です。--port か MINUTES_RAG_PORT で別のポートを"
+            f"指定してください。 / Port {settings.port} is in use: choose another with --port"
+            " or MINUTES_RAG_PORT."
+        ) from None
+
+
 def start(settings: Settings, llm: Any = None, *, quiet: bool = True) -> tuple["gr.Blocks", str]:
     """Start the server in the background; returns the app (call ``.close()``) and its URL."""
     demo = build_app(settings, llm)
     demo.queue(default_concurrency_limit=2)
-    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=quiet, **launch_options(settings))
+    _, url, _ = _launch(demo, settings, prevent_thread_lock=True, quiet=quiet)
+    _warm_in_background(demo.minutes_backend)  # type: ignore[attr-defined]
     return demo, url
 
 
@@ -1499,7 +1639,9 @@ def serve(settings: Settings, llm: Any = None) -> None:
         f"議事録アシスタントを起動します / Starting the minutes assistant: "
         f"http://{settings.host}:{settings.port}"
     )
-    demo.launch(**launch_options(settings))
+    _launch(demo, settings, prevent_thread_lock=True)
+    _warm_in_background(demo.minutes_backend)  # type: ignore[attr-defined]
+    demo.block_thread()
 
 
 def main() -> None:

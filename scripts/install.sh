@@ -41,10 +41,11 @@ else
   touch "$stamp"
 fi
 
-if [[ $WITH_TEST == 1 && ( ! -x /usr/bin/chromium || ! -d /usr/share/fonts/opentype/ipafont-gothic ) ]]; then
-  # Browser tests drive Debian's Chromium through Playwright (never `playwright install`).
-  echo "==> installing Chromium for the browser tests"
+if [[ $WITH_TEST == 1 && ( ! -x /usr/bin/chromium || ! -d /usr/share/fonts/opentype/ipafont-gothic || ! -x /usr/bin/strace ) ]]; then
+  # Browser tests drive Debian's Chromium through Playwright (never `playwright install`);
+  # the reliability suite watches the server's connections and kills builds with strace.
+  echo "==> installing Chromium and strace for the browser and reliability tests"
   SUDO=""; [[ $(id -u) == 0 ]] || SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-ipafont-gothic >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-ipafont-gothic strace >/dev/null
 fi

@@ -151,7 +151,8 @@ def test_crash_mid_build_leaves_previous_index_usable(small) -> None:
     idx = load_index(s)
     assert [c.id for c in idx.chunks] == chunks_before
     assert search(idx, "除雪", k=1)
-    assert not list(s.index_dir.parent.glob(f".{s.index_dir.name}.tmp-*"))
+    versions = list(s.index_dir.parent.glob(f".{s.index_dir.name}.v-*"))
+    assert [v.resolve() for v in versions] == [s.index_dir.resolve()]
 
 
 def test_bad_file_is_reported_and_others_are_indexed(small) -> None:
@@ -227,3 +228,24 @@ def test_build_refuses_to_replace_a_folder_that_is_not_an_index(small, tmp_path:
         build_index([docs], s.with_overrides(index_dir=precious))
     assert str(precious) in str(e.value)
     assert (precious / "notes.txt").read_text(encoding="utf-8") == "大事なメモ"
+
+
+def test_indexing_one_file_adds_it_and_keeps_the_others_unless_pruned(small, tmp_path) -> None:
+    """`minutes-rag index one-file.txt` used to replace the whole index with that one file."""
+    from rag.index import build_index, load_index
+
+    s, docs = small
+    build_index([docs], s)
+    more = tmp_path / "more"
+    more.mkdir()
+    one = _write(more, "c.txt", MINUTES_B.replace("第１回", "第２回") + EXTRA_B)
+
+    def names() -> set[str]:
+        return {Path(m.file).name for m in load_index(s).meetings.values()}
+
+    report = build_index([one], s)
+    assert names() == {"a.txt", "b.txt", "c.txt"}
+    assert report.files_added == 1 and report.files_removed == 0
+    assert report.texts_embedded < report.chunks_total  # the kept files were not re-embedded
+    build_index([one], s, prune=True)
+    assert names() == {"c.txt"}
