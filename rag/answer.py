@@ -330,6 +330,12 @@ def _sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans or [(0, len(text.strip()))]
 
 
+_ANNOUNCEMENT = re.compile(
+    r"(?:についての|に関する)(?:ご質問|お尋ね|ご提案)"
+    r"(?:でございます|がございました|であります|がありました|です)。$"
+)
+
+
 def best_quote(
     chunk: Chunk, terms: Sequence[str], sims: dict[str, float] | None = None, max_chars: int = 220
 ) -> str:
@@ -351,7 +357,9 @@ def best_quote(
 
     best = max(range(len(spans)), key=score)
     s, e = spans[best]
-    if e - s < 25 and best + 1 < len(spans):
+    # Too short to stand alone, or only the announcement of an answer (「…についてのお尋ねで
+    # ございます。」): the next sentence carries the answer.
+    if (e - s < 25 or _ANNOUNCEMENT.search(text[s:e])) and best + 1 < len(spans):
         e = spans[best + 1][1]
     quote = text[s:e]
     return quote if len(quote) <= max_chars else _window(quote, terms, max_chars)

@@ -71,8 +71,12 @@ def split_question(paras: Paragraphs) -> list[Paragraphs]:
 def _ends_asking(text: str) -> bool:
     """The paragraph's last sentence asks (伺います。), not a 話を伺いました mid-paragraph."""
     sentences = [x for x in re.split(r"(?<=。)", text) if x.strip()]
-    tail = "".join(sentences[-2:]) if sentences and len(sentences[-1]) < 30 else sentences[-1:]
-    return bool(_ASKS.search(tail if isinstance(tail, str) else "".join(tail)))
+    if not sentences:
+        return False
+    tail = sentences[-1]
+    if len(tail) < 30:  # 「…見解を伺います。以上で質問を終わります。」: the one before counts too
+        tail = "".join(sentences[-2:])
+    return bool(_ASKS.search(tail))
 
 
 def _asks(paras: Paragraphs) -> bool:

@@ -430,6 +430,7 @@ def render_meeting(
     )
     rows: list[str] = []
     last_heading: tuple[str | None, str | None] = (None, None)
+    start_of = {s.order: s.start_line for s in meeting.statements}
     for s in meeting.statements:
         heading = (s.agenda, s.topic)
         if heading != last_heading and (s.agenda or s.topic):
@@ -441,11 +442,20 @@ def render_meeting(
         target = s.order == highlight_order
         body = highlight(s.text, quote if target else None, terms)
         rows.append(
-            f'<div class="stmt{" target" if target else ""}{" meta" if s.kind == "meta" else ""}"'
+            f'<div class="stmt{" target" if target else ""}'
+            f'{" " + s.kind if s.kind in ("meta", "procedural") else ""}"'
             f' id="stmt-{_e(meeting.id)}-{s.order}">'
             f'<div class="stmt-side">{role_badge(s.role, s.role_label)}'
-            f'<span class="stmt-lines">{_e(s.record or f"L{s.start_line}")}</span></div>'
-            f'<div class="stmt-text">{body}</div></div>'
+            + (f'<span class="stmt-speaker">{_e(s.speaker)}</span>' if s.speaker else "")
+            + f'<span class="stmt-lines">{_e(s.record or f"L{s.start_line}")}</span>'
+            + (
+                f'<a class="stmt-lines" href="#stmt-{_e(meeting.id)}-{s.answers_to}"'
+                f' title="この答弁が答える質問 / the question this answers">'
+                f"Q L{start_of.get(s.answers_to, '?')}</a>"
+                if s.answers_to is not None
+                else ""
+            )
+            + f'</div><div class="stmt-text">{body}</div></div>'
         )
     return head + '<div class="stmts">' + "".join(rows) + "</div></section>"
 
@@ -1477,7 +1487,8 @@ body, .gradio-container { line-height: 1.75; letter-spacing: 0.02em; }
 .stmts { display: flex; flex-direction: column; gap: 2px; }
 .stmt { display: grid; grid-template-columns: 92px 1fr; gap: 10px; padding: 7px 8px; border-radius: 8px; scroll-margin: 80px; }
 .stmt:hover { background: #f9fafb; }
-.stmt.meta .stmt-text { color: var(--mr-muted); }
+.stmt.meta .stmt-text, .stmt.procedural .stmt-text { color: var(--mr-muted); }
+.stmt-speaker { font-size: 0.75rem; }
 .stmt.target { background: #eef2ff; outline: 2px solid var(--mr-accent); }
 .stmt-side { display: flex; flex-direction: column; gap: 2px; align-items: flex-start; }
 .stmt-lines { font-family: ui-monospace, monospace; font-size: 0.72rem; color: var(--mr-muted); }

@@ -268,3 +268,24 @@ def test_exchange_line_for_answers_and_citations(tokyo: Meeting) -> None:
     assert [c.exchange for c in cited] == [line, None]
     assert citation_to_dict(cited[0])["exchange"] == line
     assert citation_to_dict(cited[0])["answers_to"] == governor.answers_to
+
+
+def test_quote_does_not_stop_at_the_announcement_of_an_answer(tokyo: Meeting) -> None:
+    from rag.answer import best_quote
+
+    governor = next(c for c in chunk_meeting(tokyo, Settings()) if c.role == "首長")
+    quote = best_quote(governor, ["切れ目のない支援"])
+    assert quote.startswith("妊娠、出産、子育ての切れ目のない支援についてのご質問でございます。")
+    assert quote.endswith("支援してまいります。") and quote in governor.text
+
+
+def test_minutes_viewer_marks_procedural_lines_and_links_answers(tokyo: Meeting) -> None:
+    from rag.ui import render_meeting
+
+    html = render_meeting(tokyo)
+    chair = next(s for s in tokyo.statements if s.kind == "procedural")
+    assert f'class="stmt procedural" id="stmt-{tokyo.id}-{chair.order}"' in html
+    governor = next(s for s in tokyo.statements if s.role == "首長")
+    question = tokyo.statements[governor.answers_to]
+    assert f'href="#stmt-{tokyo.id}-{question.order}"' in html
+    assert f"Q L{question.start_line}</a>" in html
