@@ -23,6 +23,7 @@ from rag.question import (
     _FACETS,
     asked_facets,
     content_terms,
+    implied_roles,
     infer_roles,
     judge_terms,
     term_coverage,
@@ -826,7 +827,7 @@ def answer_stream(
 
     # Role the question asks about (委員の意見 / what did the secretariat say).
     if not eff.roles:
-        eff = replace(eff, roles=infer_roles(query))
+        eff = replace(eff, roles=implied_roles(query, index))
 
     if is_meeting_info(query, meetings):
         info = meeting_info_answer(query, index, replace(eff, roles=()), settings)

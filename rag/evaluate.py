@@ -66,13 +66,18 @@ def _is_hit(text: str, gold_squashed: list[str]) -> bool:
     return any(g in t for g in gold_squashed)
 
 
-def _filters_for(row: dict) -> Filters:
-    """The row's optional "role" (member = 議員 and 委員) and "speaker" (name or title part)."""
+def _filters_for(row: dict, index: Any = None) -> Filters:
+    """The row's optional "role" (member = 議員 and 委員) and "speaker" (name or title part);
+    without a role, the roles the question itself names (「知事の答弁は？」, "what did members
+    say"), so retrieval is measured as `ask` retrieves."""
+    from rag.question import implied_roles
+
     role = row.get("role")
     canon = canonical_role(role) if role else None
+    roles = expand_roles([canon]) if canon else implied_roles(row["question"], index)
     speaker = row.get("speaker")
     speakers = tuple(speaker) if isinstance(speaker, list) else ((speaker,) if speaker else ())
-    return Filters(roles=expand_roles([canon]) if canon else (), speakers=speakers)
+    return Filters(roles=roles, speakers=speakers)
 
 
 def _retrieval_metrics(rows: list[dict], ranks: list[int | None], latencies: list[float]) -> dict:
@@ -170,7 +175,7 @@ def _answer_metrics(
     for row in rows:
         _forget_queries(index)
         t0 = time.perf_counter()
-        result = answer(row["question"], index, filters=_filters_for(row), settings=settings)
+        result = answer(row["question"], index, filters=_filters_for(row, index), settings=settings)
         latencies.append(time.perf_counter() - t0)
         if details is not None:
             details.setdefault(row["qid"], {}).update(
@@ -235,7 +240,7 @@ def evaluate(
             gold = [squash(g) for g in row["gold"]]
             _forget_queries(index)
             t0 = time.perf_counter()
-            hits = search(index, row["question"], k=k, mode=mode, filters=_filters_for(row))
+            hits = search(index, row["question"], k=k, mode=mode, filters=_filters_for(row, index))
             latencies.append(time.perf_counter() - t0)
             ranks.append(next((h.rank for h in hits if _is_hit(h.chunk.text, gold)), None))
             if mode == settings.mode:

@@ -257,36 +257,108 @@ def passage_features(view: QuestionView, hits: Sequence[Hit]) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class TreeEnsemble:
+    """Gradient-boosted trees (fitted with scikit-learn's HistGradientBoostingClassifier and
+    exported node by node), evaluated with numpy: no pickle and no scikit-learn at run time.
+    Arrays are (trees, nodes), padded; a row goes left when its feature is <= the threshold."""
+
+    baseline: float
+    feature: np.ndarray
+    threshold: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    leaf: np.ndarray
+    value: np.ndarray
+    depth: int
+    counts: tuple[int, ...]  # real nodes per tree (the rest is padding)
+
+    def raw(self, rows: np.ndarray) -> np.ndarray:
+        trees = np.arange(self.feature.shape[0])[:, None]
+        cols = np.arange(len(rows))[None, :]
+        node = np.zeros((len(trees), len(rows)), dtype=np.int64)
+        for _ in range(self.depth):
+            x = rows[cols, self.feature[trees, node]]
+            nxt = np.where(
+                x <= self.threshold[trees, node], self.left[trees, node], self.right[trees, node]
+            )
+            node = np.where(self.leaf[trees, node], node, nxt)
+        return self.baseline + self.value[trees, node].sum(axis=0)
+
+    def to_json(self) -> dict:
+        trees = []
+        for t, n in enumerate(self.counts):
+            trees.append(
+                [
+                    [int(self.feature[t, i]), float(self.threshold[t, i]), int(self.left[t, i]),
+                     int(self.right[t, i]), int(self.leaf[t, i]), float(self.value[t, i])]
+                    for i in range(n)
+                ]
+            )  # fmt: skip
+        return {"baseline": self.baseline, "depth": self.depth, "trees": trees}
+
+
+def trees_from_json(data: dict) -> TreeEnsemble:
+    trees = data["trees"]
+    width = max(len(t) for t in trees)
+    arr = np.zeros((len(trees), width, 6))
+    arr[:, :, 4] = 1  # padding is a leaf of value 0, never reached
+    for i, t in enumerate(trees):
+        arr[i, : len(t)] = t
+    return TreeEnsemble(
+        baseline=float(data["baseline"]),
+        feature=arr[:, :, 0].astype(np.int64),
+        threshold=arr[:, :, 1],
+        left=arr[:, :, 2].astype(np.int64),
+        right=arr[:, :, 3].astype(np.int64),
+        leaf=arr[:, :, 4].astype(bool),
+        value=arr[:, :, 5],
+        depth=int(data["depth"]),
+        counts=tuple(len(t) for t in trees),
+    )
+
+
+@dataclass(frozen=True)
 class RelevanceModel:
-    """Standardised logistic regression over FEATURES, with the decision thresholds that the
-    training script chose on its dev split (see the data card)."""
+    """P(passage addresses the question) over FEATURES — standardised logistic regression or
+    boosted trees, whichever the training script chose on its dev split — with the decision
+    thresholds it chose there (see the data card)."""
 
     features: tuple[str, ...]
-    mean: np.ndarray
-    scale: np.ndarray
-    coef: np.ndarray
-    intercept: float
     answer_threshold: float  # best passage at or above this -> the minutes answer the question
     cite_threshold: float  # passages at or above this are cited as relevant
     meta: dict
+    mean: np.ndarray | None = None  # logistic
+    scale: np.ndarray | None = None
+    coef: np.ndarray | None = None
+    intercept: float = 0.0
+    trees: TreeEnsemble | None = None  # boosted trees
 
     def predict(self, rows: np.ndarray) -> np.ndarray:
         if len(rows) == 0:
             return np.zeros(0)
-        z = ((rows - self.mean) / self.scale) @ self.coef + self.intercept
+        if self.trees is not None:
+            z = self.trees.raw(np.asarray(rows, dtype=np.float64))
+        else:
+            z = ((rows - self.mean) / self.scale) @ self.coef + self.intercept
         return 1.0 / (1.0 + np.exp(-z))
 
     def to_json(self) -> dict:
-        return {
+        out: dict[str, Any] = {
             "features": list(self.features),
-            "mean": self.mean.tolist(),
-            "scale": self.scale.tolist(),
-            "coef": self.coef.tolist(),
-            "intercept": self.intercept,
             "answer_threshold": self.answer_threshold,
             "cite_threshold": self.cite_threshold,
             "meta": self.meta,
         }
+        if self.trees is not None:
+            out["trees"] = self.trees.to_json()
+        else:
+            out.update(
+                mean=self.mean.tolist(),
+                scale=self.scale.tolist(),
+                coef=self.coef.tolist(),
+                intercept=self.intercept,
+            )
+        return out
 
 
 def model_from_json(data: dict) -> RelevanceModel:
@@ -299,15 +371,20 @@ def model_from_json(data: dict) -> RelevanceModel:
             " / The relevance model's features do not match this version:"
             " rebuild it with `python scripts/train_judge.py`."
         )
+    common = {
+        "features": features,
+        "answer_threshold": float(data["answer_threshold"]),
+        "cite_threshold": float(data["cite_threshold"]),
+        "meta": dict(data.get("meta", {})),
+    }
+    if "trees" in data:
+        return RelevanceModel(**common, trees=trees_from_json(data["trees"]))
     return RelevanceModel(
-        features=features,
+        **common,
         mean=np.asarray(data["mean"], dtype=np.float64),
         scale=np.asarray(data["scale"], dtype=np.float64),
         coef=np.asarray(data["coef"], dtype=np.float64),
         intercept=float(data["intercept"]),
-        answer_threshold=float(data["answer_threshold"]),
-        cite_threshold=float(data["cite_threshold"]),
-        meta=dict(data.get("meta", {})),
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from rag.glossary import english_keys, japanese_terms
 from rag.text import detect_lang, nfkc, squash
@@ -138,6 +139,22 @@ def infer_roles(question: str) -> tuple[str, ...]:
     Empty when no role or several conflicting roles are mentioned."""
     found = [role for role, pat in _ROLE_PATTERNS if pat.search(nfkc(question))]
     return expand_roles(found) if len(found) == 1 else ()
+
+
+def roles_in(index: Any) -> frozenset[str]:
+    """The speaker roles an index holds (cached on the loaded index)."""
+    roles = getattr(index, "_roles_present", None)
+    if roles is None:
+        roles = frozenset(c.role for c in getattr(index, "chunks", ()))
+        index._roles_present = roles
+    return roles
+
+
+def implied_roles(question: str, index: Any) -> tuple[str, ...]:
+    """The roles a question names, kept only when the minutes have such speakers: 「…の議長は
+    誰か」 over an encyclopedia or a summary without a chair must not filter everything out."""
+    present = roles_in(index)
+    return tuple(r for r in infer_roles(question) if r in present)
 
 
 def asked_facets(question: str) -> list[str]:

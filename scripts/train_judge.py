@@ -9,7 +9,8 @@ Data (never the evaluation questions):
   from the candidates, as an unanswerable question.
 - tokyo2020 dev files: half of the ``source`` questions (split by a hash of ``source``; the
   other half is held out and reported).
-- eval/minutes_gold.jsonl and eval/minutes_heldout.jsonl (the project's own minutes questions).
+- eval/minutes_gold.jsonl, eval/minutes_heldout.jsonl and eval/minutes_train.jsonl (minutes questions;
+  the last written for training by a writer who read no code and no other question file).
 - Cross-corpus unanswerables: the assembly's training questions asked of corpus/, and the
   minutes questions asked of the assembly records (skipped where a candidate already covers
   most of the question's topic words).
@@ -40,9 +41,9 @@ sys.path.insert(0, str(ROOT))
 
 from rag.config import load_settings  # noqa: E402
 from rag.judge import FEATURES, RelevanceModel, passage_features, question_view  # noqa: E402
-from rag.question import infer_roles  # noqa: E402
+from rag.question import implied_roles  # noqa: E402
 from rag.text import squash  # noqa: E402
-from rag.types import Filters  # noqa: E402
+from rag.types import Filters, expand_roles  # noqa: E402
 
 SEED = 0
 CANDIDATES = 20  # the answer stages judge this many hybrid candidates
@@ -115,7 +116,7 @@ def _index(cache: Path, name: str, docs: Path):
 def _group(index, qid, source, question, gold, answerable, split, exclude_file=None, role=None):
     from rag.retrieve import search
 
-    roles = (role,) if role else infer_roles(question)
+    roles = expand_roles([role]) if role else implied_roles(question, index)
     filters = Filters(roles=roles)
     depth = CANDIDATES * 3 if exclude_file else CANDIDATES
     hits = search(index, question, k=depth, filters=filters, rerank=False)
@@ -130,7 +131,7 @@ def _group(index, qid, source, question, gold, answerable, split, exclude_file=N
     return Group(qid, source, split, answerable, passage_features(view, hits), y.astype(float))
 
 
-MINUTES_FILES = ("minutes_gold.jsonl", "minutes_heldout.jsonl")
+MINUTES_FILES = ("minutes_gold.jsonl", "minutes_heldout.jsonl", "minutes_train.jsonl")
 # A question from another corpus counts as unanswerable here unless one candidate already holds
 # this share of its topic words (then the topic may well be discussed: label unsure, skipped).
 CROSS_MAX_COVERAGE = 0.67
@@ -268,14 +269,56 @@ def _fit(groups: list[Group], C: float) -> RelevanceModel:
     lr.fit((X - mean) / scale, y, sample_weight=w)
     return RelevanceModel(
         features=FEATURES,
+        answer_threshold=0.5,
+        cite_threshold=0.5,
+        meta={},
         mean=mean,
         scale=scale,
         coef=lr.coef_[0],
         intercept=float(lr.intercept_[0]),
-        answer_threshold=0.5,
-        cite_threshold=0.5,
-        meta={},
     )
+
+
+# Boosted-tree settings tried against the logistic model (dev log-loss picks one of them all).
+TREE_GRID = ({"max_depth": 3, "max_iter": 150}, {"max_depth": 3, "max_iter": 300})
+TREE_LEARNING_RATE = 0.05  # scikit-learn's usual range; fewer, larger steps overfit 100-row groups
+
+
+def _fit_trees(groups: list[Group], params: dict) -> RelevanceModel:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from rag.judge import trees_from_json
+
+    X, y, w = _stack(groups)
+    gb = HistGradientBoostingClassifier(
+        learning_rate=TREE_LEARNING_RATE,
+        l2_regularization=1.0,
+        early_stopping=False,
+        random_state=SEED,
+        **params,
+    )
+    gb.fit(X, y, sample_weight=w)
+    trees = [
+        [
+            [int(n["feature_idx"]), float(n["num_threshold"]), int(n["left"]), int(n["right"]),
+             int(n["is_leaf"]), float(n["value"])]
+            for n in pred[0].nodes
+        ]
+        for pred in gb._predictors
+    ]  # fmt: skip
+    ensemble = trees_from_json(
+        {
+            "baseline": float(np.ravel(gb._baseline_prediction)[0]),
+            "depth": params["max_depth"] + 1,
+            "trees": trees,
+        }
+    )
+    model = RelevanceModel(
+        features=FEATURES, answer_threshold=0.5, cite_threshold=0.5, meta={}, trees=ensemble
+    )
+    # The numpy evaluation must agree with scikit-learn's own.
+    assert np.allclose(model.predict(X[:500]), gb.predict_proba(X[:500])[:, 1], atol=1e-6)
+    return model
 
 
 def _log_loss(model: RelevanceModel, groups: list[Group]) -> float:
@@ -342,9 +385,22 @@ def dev_metrics(model: RelevanceModel, dev: list[Group]) -> dict:
 
 def data_card(model: RelevanceModel) -> str:
     m = model.meta
-    coef = "\n".join(
-        f"| `{f}` | {c:+.3f} |" for f, c in zip(model.features, model.coef, strict=True)
-    )
+    if model.coef is not None:
+        weights = "\n".join(
+            f"| `{f}` | {c:+.3f} |" for f, c in zip(model.features, model.coef, strict=True)
+        )
+        shape = (
+            "**Coefficients** (on standardised features):\n\n| feature | weight |\n| --- | --- |\n"
+        )
+        shape += weights
+    else:
+        t = model.trees
+        shape = (
+            f"**Trees**: {len(t.counts)} trees of depth ≤ {t.depth - 1}, {sum(t.counts)} nodes"
+            " (scikit-learn HistGradientBoostingClassifier, exported node by node; evaluated"
+            " with numpy in `rag/judge.py:TreeEnsemble`, checked equal to scikit-learn's own"
+            " probabilities when exported)."
+        )
     sizes = "\n".join(
         f"| {s} | {v['fit']} | {v['dev']} | {m['rows'][s]} |" for s, v in m["questions"].items()
     )
@@ -357,7 +413,7 @@ def data_card(model: RelevanceModel) -> str:
 
 Written by `{m["command"]}` (seed {m["seed"]}, {m["seconds"]} s on 2 cores); do not edit by hand.
 
-**What it is**: standardised logistic regression over {len(model.features)} passage features
+**What it is**: a classifier over {len(model.features)} passage features
 (`rag/judge.py:FEATURES`) giving P(passage addresses the question), for the top
 {m["candidates"]} hybrid candidates of a question. Used to re-rank, to decide answerability
 (best passage ≥ answer threshold) and to choose every statement an answer cites (≥ cite
@@ -367,7 +423,8 @@ threshold).
 Wikipedia) questions outside the 1k evaluation file, each also with its gold article removed
 as an unanswerable question; half of the tokyo2020 dev question sources (public records of
 the Tokyo Metropolitan Assembly; questions from NTCIR QA Lab-PoliInfo-3); the project's own
-`eval/minutes_gold.jsonl` and `eval/minutes_heldout.jsonl`; and cross-corpus unanswerables (the
+`eval/minutes_gold.jsonl`, `eval/minutes_heldout.jsonl` and `eval/minutes_train.jsonl` (155
+questions written for training by a writer who read no code); and cross-corpus unanswerables (the
 assembly's training questions asked of `corpus/`, the minutes questions asked of the assembly
 records). Labels: a candidate is relevant when it contains a gold substring. Each source gets a
 third of the training weight.
@@ -379,7 +436,7 @@ the JSQuAD 1k file, the other half of tokyo2020's sources.
 | --- | --- | --- | --- |
 {sizes}
 
-**Choices on dev**: C = {m["C"]} (lowest weighted dev log-loss of {m["dev_log_loss"]});
+**Choices on dev**: {m["chosen"]} (lowest weighted dev log-loss of {m["dev_log_loss"]});
 answer threshold {model.answer_threshold:.4f} ({m["answer_rule"]}); cite threshold
 {model.cite_threshold:.4f} ({m["cite_rule"]}). The final model is refitted on fit+dev.
 
@@ -389,11 +446,7 @@ answer threshold {model.answer_threshold:.4f} ({m["answer_rule"]}); cite thresho
 | --- | --- | --- | --- | --- |
 {dev}
 
-**Coefficients** (on standardised features):
-
-| feature | weight |
-| --- | --- |
-{coef}
+{shape}
 
 **Check**: `tests/test_judge.py` loads this file offline and re-scores the {len(m["sample"])}
 dev rows stored under `meta.sample`, which must match the recorded probabilities.
@@ -427,16 +480,27 @@ def main() -> int:
     groups = collect(args)
     fit = [g for g in groups if g.split == "fit"]
     dev = [g for g in groups if g.split == "dev"]
-    losses = {C: _log_loss(_fit(fit, C), dev) for C in C_GRID}
-    C = min(losses, key=losses.get)  # rule: lowest weighted dev log-loss
-    model = _fit(fit, C)
+    # Candidates: logistic regression for each C, boosted trees for each setting; the rule is
+    # the lowest weighted dev log-loss.
+    fitters = {f"logistic C={C}": (lambda gs, C=C: _fit(gs, C)) for C in C_GRID}
+    fitters.update(
+        {
+            f"trees depth={p['max_depth']} iter={p['max_iter']}": (
+                lambda gs, p=p: _fit_trees(gs, p)
+            )
+            for p in TREE_GRID
+        }
+    )
+    losses = {name: _log_loss(fit_fn(fit), dev) for name, fit_fn in fitters.items()}
+    C = min(losses, key=losses.get)
+    model = fitters[C](fit)
     model = replace(
         model,
         answer_threshold=choose_answer_threshold(model, dev),
         cite_threshold=choose_cite_threshold(model, dev),
     )
     metrics = dev_metrics(model, dev)
-    final = _fit(fit + dev, C)
+    final = fitters[C](fit + dev)
     final = replace(
         final,
         answer_threshold=model.answer_threshold,
@@ -461,8 +525,8 @@ def main() -> int:
         meta={
             "command": "python scripts/train_judge.py",
             "seed": SEED,
-            "C": C,
-            "dev_log_loss": {str(k): round(v, 4) for k, v in losses.items()},
+            "chosen": C,
+            "dev_log_loss": {k: round(v, 4) for k, v in losses.items()},
             "questions": sizes,
             "rows": rows,
             "candidates": CANDIDATES,
@@ -477,7 +541,8 @@ def main() -> int:
     args.out.write_text(json.dumps(final.to_json(), ensure_ascii=False, indent=1) + "\n")
     args.out.with_suffix(".md").write_text(data_card(final), encoding="utf-8")
     print(json.dumps({k: v for k, v in final.meta.items() if k != "sample"}, indent=1))
-    print("coefficients:", dict(zip(FEATURES, np.round(final.coef, 3).tolist(), strict=True)))
+    if final.coef is not None:
+        print("coefficients:", dict(zip(FEATURES, np.round(final.coef, 3).tolist(), strict=True)))
     return 0
 
 
