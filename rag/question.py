@@ -180,10 +180,11 @@ _KANJI_RUN = re.compile(r"[〇一二三四五六七八九十百千]+")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
-# A question that asks for an amount, a count or a time (予算はいくら / 何年 / how much): a
-# passage that names no number cannot answer it, however close its topic.
+# A question that asks for an amount, a count or a time (予算はいくら / 何年 / 何団体 / how
+# much): a passage that names no number cannot answer it, however close its topic. 何 + any
+# kanji covers the counters (何件, 何社, 何団体, 何割); 何故 / 何事 are rare in such questions.
 _ASKS_QUANTITY = re.compile(
-    r"いくら|何(?:件|人|名|円|年|月|日|回|か所|箇所|割|%|パーセント)|どれ(?:くらい|ほど|だけ)|金額|予算|費用|"
+    r"いくら|何(?:か所|箇所|%|パーセント|[\u4e00-\u9fff])|どれ(?:くらい|ほど|だけ)|金額|予算|費用|"
     r"人数|件数|割合|期限|締め切り|いつ(?:まで|から)?|"
     r"\bhow (?:much|many|long|often)\b|\bbudget\b|\bcost\b|\bwhen\b|\bwhat year\b|\bdeadline\b",
     re.IGNORECASE,

@@ -108,6 +108,44 @@ def test_source_card_shows_citation_facts() -> None:
     assert format_date(None).startswith("日付なし")
 
 
+def test_complete_answers_show_the_first_cards_and_the_rest_behind_show_all() -> None:
+    from dataclasses import replace
+
+    from rag.types import Answer, Citation
+    from rag.ui import SHOWN_CARDS, render_answer_sources
+
+    base = Chunk(
+        id="m:0:0",
+        meeting_id="m",
+        file="a.txt",
+        title="会議",
+        text="データ連携基盤は重要だ。",
+        index_text="",
+        role="委員",
+        start_line=1,
+        end_line=1,
+        order=0,
+    )
+    n = SHOWN_CARDS + 3
+    cites = tuple(
+        Citation(
+            n=i + 1,
+            chunk=replace(base, id=f"m:{i}:0", order=i, start_line=i + 1, end_line=i + 1),
+            quote="データ連携基盤",
+            relevance=0.9 - i / 100,
+        )
+        for i in range(n)
+    )
+    ans = Answer("データ連携基盤について", "…", cites, True, "extractive")
+    html, refs = render_answer_sources(ans)
+    assert len(refs) == n  # every citation can open the full minutes
+    shown, _, hidden = html.partition('<details class="more-sources">')
+    assert shown.count('class="src-card') == SHOWN_CARDS
+    assert hidden.count('class="src-card') == n - SHOWN_CARDS
+    assert f"Show all {n} sources" in hidden
+    assert "関連度 0.90" in shown  # the judge's probability is on the card
+
+
 # ---------------------------------------------------------------- slow: the real server
 
 
