@@ -17,8 +17,10 @@ import secrets
 from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
+from rag.compose import NOT_FOUND_EN, NOT_FOUND_JA, best_quote, meeting_label, refusal
 from rag.config import Settings
 from rag.errors import ConfigError, LLMError
+from rag.question import content_terms
 from rag.text import detect_lang, is_cjk, nfkc, squash
 from rag.types import Answer, Citation, Filters, Hit, Meeting
 
@@ -237,7 +239,6 @@ def pick_passages(hits: Sequence[Hit], max_n: int = MAX_PASSAGES) -> list[Hit]:
 def _header(hit: Hit, meetings: dict[str, Meeting]) -> str:
     """Where a passage comes from (meeting, date, agenda, speaker): the model is asked to say so,
     and its claims about it are checked against this line."""
-    from rag.answer import meeting_label
 
     c = hit.chunk
     m = meetings.get(c.meeting_id)
@@ -278,7 +279,6 @@ def prompt_messages(
     question: str, hits: Sequence[Hit], meetings: dict[str, Meeting], nonce: str | None = None
 ) -> list:
     """The answer prompt's messages; ``nonce`` (fresh when None) marks the real fences."""
-    from rag.answer import NOT_FOUND_EN, NOT_FOUND_JA
 
     nonce = nonce or new_nonce()
     lang = detect_lang(question)
@@ -323,7 +323,6 @@ def _in_passage(quote: str, text: str) -> bool:
 
 
 def is_refusal(text: str) -> bool:
-    from rag.answer import NOT_FOUND_EN, NOT_FOUND_JA
 
     t = squash(text).lower()
     return not _MARKER.search(text) and (
@@ -536,7 +535,6 @@ def renumber(text: str, hits: Sequence[Hit], question: str) -> tuple[str, tuple[
     """Citations for a valid model answer: the cited passages in order of first mention,
     renumbered 1..m in the text; each quote is the model's own verified quote from that passage
     when it is verbatim, else the passage's most relevant sentence."""
-    from rag.answer import best_quote, content_terms
 
     order: list[int] = []
     for m in _MARKER.findall(text):
@@ -595,8 +593,6 @@ def llm_answer_stream(
     problems: list[Problem] = []
     for attempt in range(2):
         if is_refusal(out):
-            from rag.answer import refusal
-
             yield refusal(question, hits, filters, mode="llm")
             return
         problems = check(out, sources, query)

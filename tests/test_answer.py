@@ -10,23 +10,17 @@ from pathlib import Path
 import pytest
 
 from rag.answer import (
-    NOT_FOUND_EN,
-    NOT_FOUND_JA,
     answer,
     answer_stream,
-    best_quote,
     check_answer,
-    content_terms,
-    extractive_answer,
-    infer_roles,
     is_followup,
     is_meeting_info,
     meeting_info_answer,
-    meeting_label,
     resolve_followup,
-    term_coverage,
 )
+from rag.compose import NOT_FOUND_EN, NOT_FOUND_JA, best_quote, extractive_answer, meeting_label
 from rag.config import Settings
+from rag.question import content_terms, infer_roles, term_coverage
 from rag.text import join_wrapped, squash
 from rag.types import Answer, Chunk, Citation, Filters, Hit, Meeting, expand_roles
 

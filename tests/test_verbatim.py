@@ -248,7 +248,7 @@ def test_who_was_absent_is_answered_from_the_roll(tokyo: Meeting) -> None:
 
 
 def test_exchange_line_for_answers_and_citations(tokyo: Meeting) -> None:
-    from rag.answer import with_exchanges
+    from rag.compose import with_exchanges
     from rag.exchange import exchange_text
     from rag.types import Citation, citation_to_dict
 
@@ -271,7 +271,7 @@ def test_exchange_line_for_answers_and_citations(tokyo: Meeting) -> None:
 
 
 def test_quote_does_not_stop_at_the_announcement_of_an_answer(tokyo: Meeting) -> None:
-    from rag.answer import best_quote
+    from rag.compose import best_quote
 
     governor = next(c for c in chunk_meeting(tokyo, Settings()) if c.role == "首長")
     quote = best_quote(governor, ["切れ目のない支援"])
