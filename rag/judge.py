@@ -40,6 +40,24 @@ MODEL_FILE = Path(__file__).with_name("models") / "judge.json"
 # Roles whose statements answer others' questions. Assembly roles (head of government,
 # officials) are matched by name so this module does not depend on which roles exist.
 _REPLY_ROLES = {ROLE_SECRETARIAT, "説明員", "首長"}
+# Labels that every statement of a kind carries: naming them does not single out a speaker.
+_GENERIC_LABELS = frozenset(
+    [
+        "委員",
+        "議員",
+        "事務局",
+        "議長",
+        "副議長",
+        "座長",
+        "委員長",
+        "会長",
+        "説明員",
+        "構成員",
+        "有識者",
+        "会議情報",
+        "unknown",
+    ]
+)
 # How many passages the mean cosine of a query is estimated on (a fixed-stride sample of large
 # indexes; the mean of 20k cosines is stable to ~1e-3, far below the features' spread).
 MEAN_SAMPLE = 20_000
@@ -76,6 +94,16 @@ FEATURES = (
     "is_meta",
     "is_proc",
 )
+
+
+# Direction in which each feature may move the probability (+1 up, -1 down, 0 free): learned
+# trees are held to what the feature means (more of the question's words in the passage never
+# makes it less relevant), so sparse corners of the data cannot flip a feature's sense.
+MONOTONE = {
+    "cos": 1, "lift": 1, "gap": 1, "bm25_rel": 1, "log_drank": -1, "log_brank": -1,
+    "cov": 1, "idf_cov": 1, "rare_in": 1, "unknown": -1, "num_hit": 1, "qty_missing": -1,
+    "role_match": 1, "reply_match": 1, "speaker_hit": 1, "en_idf_cov": 1,
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -188,7 +216,8 @@ def _speaker_named(chunk: Any, question_folded: str) -> bool:
             continue
         name = folded(name)
         # 知事 in 小池知事は…; a person's family name (first two characters) in 増子議員の質問.
-        if name in (ROLE_SECRETARIAT,) or len(name) < 2:
+        # Generic role words (委員の意見は？) name a kind of speaker, not this one.
+        if name in _GENERIC_LABELS or len(name) < 2:
             continue
         if name in question_folded or (len(name) >= 3 and name[:2] in question_folded):
             return True
@@ -219,13 +248,16 @@ def passage_features(view: QuestionView, hits: Sequence[Hit]) -> np.ndarray:
         role_match = bool(view.roles) and (
             c.role in view.roles or (c.role_label or "") in view.roles
         )
+        # BM25 also matches the question's frame (委員, 意見, 述べ): its evidence counts only
+        # when the passage holds at least one of the question's topic words.
+        keyword = not view.terms or cov > 0
         f = {
             "cos": cos,
             "lift": cos - view.mean_cos,
             "gap": cos - best_cos,
-            "bm25_rel": (h.bm25_score or 0.0) / best_bm25 if best_bm25 > 0 else 0.0,
+            "bm25_rel": (h.bm25_score or 0.0) / best_bm25 if best_bm25 > 0 and keyword else 0.0,
             "log_drank": math.log1p(h.dense_rank or MISSING_RANK),
-            "log_brank": math.log1p(h.bm25_rank or MISSING_RANK),
+            "log_brank": math.log1p((h.bm25_rank if keyword else None) or MISSING_RANK),
             "cov": cov,
             "idf_cov": idf_cov if view.terms else 0.0,
             "rare_in": float(rarest is not None and contains(rarest, hay) > 0),
