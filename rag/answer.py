@@ -619,7 +619,11 @@ def answer_stream(
 
         final: Any = None
         try:
-            for item in llm_answer_stream(model, question, query, hits, meetings, settings, eff):
+            # The model reads the relevant statements first, then the next-best candidates
+            # (its answer is verified sentence by sentence against what it cites).
+            cited = {h.chunk.id for h in hits}
+            context = hits + [j.hit for j in verdict.judged if j.hit.chunk.id not in cited]
+            for item in llm_answer_stream(model, question, query, context, meetings, settings, eff):
                 if isinstance(item, str):
                     yield item
                 else:

@@ -207,7 +207,11 @@ def reranked(
         return hits
     roles = tuple(filters.roles) if filters else ()
     judged = judge(question_view(index, query, roles), hits)
-    return [replace(j.hit, rank=r, relevance=j.relevance) for r, j in enumerate(judged[:k], 1)]
+    # The judge's probability is what ranks now, so it is the hit's score too.
+    return [
+        replace(j.hit, rank=r, score=j.relevance, relevance=j.relevance)
+        for r, j in enumerate(judged[:k], 1)
+    ]
 
 
 def _search(
