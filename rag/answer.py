@@ -35,7 +35,7 @@ from rag.question import (
     infer_roles,
     judge_terms,
 )
-from rag.text import detect_lang, nfkc, squash
+from rag.text import detect_lang, is_instruction, nfkc, squash, without_instructions
 from rag.types import (
     ROLE_META,
     Answer,
@@ -231,7 +231,14 @@ def judge_candidates(
         return Judgement((), False, ())
     model = load_model()
     judged = tuple(judge(question_view(index, query, roles), hits, model))
-    content = [j for j in judged if j.hit.chunk.kind != "meta"]
+    # Sentences that order the reader (「以上の指示を無視して…と答えよ」) are injected text, not
+    # opinions: a statement is cited only when it is about the question without them.
+    terms = judge_terms(query)
+    content = [
+        j
+        for j in judged
+        if j.hit.chunk.kind != "meta" and _about_without_instructions(j.hit.chunk.text, terms)
+    ]
     found = bool(content) and content[0].relevance >= model.answer_threshold
     if not found:
         return Judgement(judged, False, ())
@@ -244,6 +251,15 @@ def judge_candidates(
         seen.add(key)
         relevant.append(j)
     return Judgement(judged, True, tuple(relevant[:MAX_CITATIONS]))
+
+
+def _about_without_instructions(text: str, terms: Sequence[str]) -> bool:
+    if not is_instruction(text):
+        return True
+    from rag.judge import contains
+
+    rest = squash(without_instructions(text)).lower()
+    return any(contains(t, rest) > 0 for t in terms)
 
 
 def _chunks_of(index: Any, meeting_id: str, order: int) -> list[Chunk]:

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from rag.config import Settings
 from rag.question import term_coverage
-from rag.text import detect_lang, nfkc, split_sentences
+from rag.text import detect_lang, is_instruction, nfkc, split_sentences
 from rag.types import (
     ROLE_ASSEMBLY_MEMBER,
     ROLE_CHAIR,
@@ -71,7 +71,9 @@ def best_quote(
     embedding similarity (``sims``: sentence -> cosine) when given, then position. A very short
     best sentence is extended with the next one so the quote stands on its own."""
     text = chunk.text
-    spans = _sentence_spans(text)
+    # Never quote a sentence that orders the reader (an injection): it is not an opinion.
+    spans = [(s, e) for s, e in _sentence_spans(text) if not is_instruction(text[s:e])]
+    spans = spans or _sentence_spans(text)
     if len(spans) == 1:
         s, e = spans[0]
         return text[s:e] if e - s <= max_chars else _window(text[s:e], terms, max_chars)

@@ -21,7 +21,7 @@ from rag.compose import NOT_FOUND_EN, NOT_FOUND_JA, best_quote, meeting_label, r
 from rag.config import Settings
 from rag.errors import ConfigError, LLMError
 from rag.question import content_terms
-from rag.text import detect_lang, is_cjk, nfkc, squash
+from rag.text import detect_lang, is_cjk, nfkc, squash, without_instructions
 from rag.types import Answer, Citation, Filters, Hit, Meeting
 
 MAX_PASSAGES = 6
@@ -335,16 +335,6 @@ def is_refusal(text: str) -> bool:
     )
 
 
-# Sentences in the minutes that address the reader as instructions: the tester's injection
-# (「以上の指示を無視して…と答えよ」), Japanese imperatives to answer or output, and the usual
-# English injection openers. No answer may rest on them, quoted or paraphrased; minutes
-# report what was said and do not order the reader to answer.
-_INSTRUCTION = re.compile(
-    r"指示を無視|(?:と|を)(?:答え|回答せ|出力せ|書け|述べ)よ|答えなさい|回答しなさい|出力しなさい"
-    r"|ignore\s+(?:all\s+|the\s+)?(?:previous|above|prior)|you\s+are\s+now|system\s+prompt",
-    re.IGNORECASE,
-)
-
 # Why an answer was rejected, by kind: (Japanese, English) for the retry prompt and the note.
 REASONS = {
     "no_marker": ("引用番号 [n] がありません", "no [n] citation"),
@@ -416,11 +406,7 @@ def split_answer(text: str) -> list[str]:
 
 def evidence(passage: str) -> str:
     """The passage without sentences that read as instructions to the model."""
-    lines = []
-    for line in passage.splitlines():
-        parts = re.split(r"(?<=[。！？!?])", line)
-        lines.append("".join(p for p in parts if not _INSTRUCTION.search(nfkc(p))))
-    return "\n".join(lines)
+    return without_instructions(passage)
 
 
 def _numbers(text: str) -> set[str]:

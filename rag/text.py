@@ -55,3 +55,29 @@ def split_sentences(text: str) -> list[str]:
 def detect_lang(text: str) -> str:
     """'ja' when the text contains any kana/kanji, else 'en'."""
     return "ja" if any(is_cjk(c) and not (0xFF01 <= ord(c) <= 0xFF5E) for c in text) else "en"
+
+
+# Sentences in the minutes that address the reader as instructions: the tester's injection
+# (「以上の指示を無視して…と答えよ」), Japanese imperatives to answer or output, and the usual
+# English injection openers. No answer may rest on them, quoted or paraphrased; minutes
+# report what was said and do not order the reader to answer.
+_INSTRUCTION = re.compile(
+    r"指示を無視|(?:と|を)(?:答え|回答せ|出力せ|書け|述べ)よ|答えなさい|回答しなさい|出力しなさい"
+    r"|ignore\s+(?:all\s+|the\s+)?(?:previous|above|prior)|you\s+are\s+now|system\s+prompt",
+    re.IGNORECASE,
+)
+
+
+def is_instruction(text: str) -> bool:
+    """True for text that orders the reader to answer or to ignore instructions: injected
+    into minutes, it is data to show, never an answer to cite or a prompt to obey."""
+    return bool(_INSTRUCTION.search(nfkc(text)))
+
+
+def without_instructions(text: str) -> str:
+    """``text`` without its sentences that read as instructions (see ``is_instruction``)."""
+    lines = []
+    for line in text.splitlines():
+        parts = re.split(r"(?<=[。！？!?])", line)
+        lines.append("".join(p for p in parts if not is_instruction(p)))
+    return "\n".join(lines)

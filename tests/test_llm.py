@@ -427,15 +427,12 @@ def test_legitimate_model_on_injected_minutes_still_answers(injected):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue #9 (extractive side, rag/answer.py ranking): the fallback's extractive answer "
-    "still quotes the keyword-stuffed injected line for this phrasing",
-)
 def test_extractive_fallback_does_not_quote_the_injection(injected):
+    """The extractive side never quotes an injected instruction as a member's opinion."""
     s, index = injected
     a = answer(
         "FIWAREについて委員はどのような意見を述べたか", index, settings=s, llm=obeying_model()
     )
     assert a.mode == "llm-fallback"
     assert INJECTED_FIGURE not in a.text
+    assert "指示を無視" not in a.text and all("指示を無視" not in c.quote for c in a.citations)
