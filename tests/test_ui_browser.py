@@ -151,3 +151,21 @@ def test_briefing_downloads_markdown(app_url: str, browser) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "ui-briefing.png"), full_page=True)
     page.close()
+
+
+def test_speaker_filter_restricts_sources(app_url: str, browser) -> None:
+    """The sidebar's speaker box scopes answers to that speaker (name or title part)."""
+    from playwright.sync_api import expect
+
+    page = _open(browser, app_url)
+    box = page.locator("#speaker-filter textarea, #speaker-filter input").first
+    box.fill("事務局")
+    expect(box).to_have_value("事務局")
+    _ask(page, "データ連携基盤について")
+    badges = page.locator("#sources .src-card:not(.related) .role-badge")
+    assert badges.count() >= 1
+    classes = [badges.nth(i).get_attribute("class") for i in range(badges.count())]
+    assert all("role-secretariat" in c for c in classes), classes
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "ui-speaker-filter.png"), full_page=True)
+    page.close()
