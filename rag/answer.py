@@ -30,7 +30,9 @@ from rag.question import (
     _FACET_META,
     _FACETS,
     asked_facets,
+    contains,
     content_terms,
+    folded,
     implied_roles,
     infer_roles,
     judge_terms,
@@ -230,14 +232,14 @@ def judge_candidates(
     if not hits:
         return Judgement((), False, ())
     model = load_model()
-    judged = tuple(judge(question_view(index, query, roles), hits, model))
+    view = question_view(index, query, roles)
+    judged = tuple(judge(view, hits, model))
     # Sentences that order the reader (「以上の指示を無視して…と答えよ」) are injected text, not
     # opinions: a statement is cited only when it is about the question without them.
-    terms = judge_terms(query)
     content = [
         j
         for j in judged
-        if j.hit.chunk.kind != "meta" and _about_without_instructions(j.hit.chunk.text, terms)
+        if j.hit.chunk.kind != "meta" and _about_without_instructions(j.hit.chunk.text, view.terms)
     ]
     found = bool(content) and content[0].relevance >= model.answer_threshold
     if not found:
@@ -256,9 +258,7 @@ def judge_candidates(
 def _about_without_instructions(text: str, terms: Sequence[str]) -> bool:
     if not is_instruction(text):
         return True
-    from rag.judge import contains
-
-    rest = squash(without_instructions(text)).lower()
+    rest = folded(without_instructions(text))
     return any(contains(t, rest) > 0 for t in terms)
 
 
@@ -316,10 +316,6 @@ def relevant_statements(
     (the Briefing's cut: the same as an answer's, not a fixed k); empty when not found."""
     hits = _search(index, topic, max(depth, CANDIDATES), filters, settings)
     return list(judge_candidates(index, topic, hits, filters.roles).relevant)
-
-
-def _passage_text(c: Chunk) -> str:
-    return " ".join(x for x in (c.text, c.topic or "", c.agenda or "") if x)
 
 
 # --- Meeting info ---------------------------------------------------------------------

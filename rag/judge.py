@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.question import asks_quantity, asks_reply, folded, judge_terms, numbers
+from rag.question import asks_quantity, asks_reply, contains, folded, judge_terms, numbers
 from rag.text import detect_lang
 from rag.types import (
     ROLE_CHAIR,
@@ -144,19 +144,6 @@ def passage_text(chunk: Any) -> str:
     """The text a passage is judged on: its words plus the headings and speaker it sits under."""
     parts = (chunk.text, chunk.topic, chunk.agenda, chunk.role_label, chunk.speaker)
     return " ".join(p for p in parts if p)
-
-
-def contains(term: str, hay: str) -> float:
-    """1 when ``term`` occurs in ``hay``; a long kanji/katakana compound that does not occur
-    whole counts by the share of its bigrams present when at least half are (市民意識調査
-    still matches 市民意識), else 0."""
-    if term in hay:
-        return 1.0
-    if len(term) >= 3 and not term.isascii():
-        grams = [term[i : i + 2] for i in range(len(term) - 1)]
-        frac = sum(g in hay for g in grams) / len(grams)
-        return frac if frac >= 0.5 else 0.0
-    return 0.0
 
 
 def term_stats(index: Any, terms: Sequence[str]) -> tuple[list[float], list[bool]]:

@@ -116,22 +116,26 @@ def content_terms(text: str) -> list[str]:
     return out
 
 
+def contains(term: str, hay: str) -> float:
+    """1 when ``term`` occurs in ``hay``; a long kanji/katakana compound that does not occur
+    whole counts by the share of its bigrams present when at least half are (市民意識調査
+    still matches 市民意識), else 0."""
+    if term in hay:
+        return 1.0
+    if len(term) >= 3 and not term.isascii():
+        grams = [term[i : i + 2] for i in range(len(term) - 1)]
+        frac = sum(g in hay for g in grams) / len(grams)
+        return frac if frac >= 0.5 else 0.0
+    return 0.0
+
+
 def term_coverage(terms: Sequence[str], text: str) -> float:
-    """Share of ``terms`` present in ``text`` (NFKC, no whitespace, lowercase). Long kanji /
-    katakana compounds count partially by their character bigrams, so 市民意識調査 still
-    matches 市民意識."""
+    """Share of ``terms`` present in ``text`` (NFKC, no whitespace, lowercase), long compounds
+    counting partially (see ``contains``)."""
     if not terms:
         return 0.0
     hay = squash(text).lower()
-    total = 0.0
-    for t in terms:
-        if t in hay:
-            total += 1.0
-        elif len(t) >= 3 and not t.isascii():
-            grams = [t[i : i + 2] for i in range(len(t) - 1)]
-            frac = sum(g in hay for g in grams) / len(grams)
-            total += frac if frac >= 0.5 else 0.0
-    return total / len(terms)
+    return sum(contains(t, hay) for t in terms) / len(terms)
 
 
 def infer_roles(question: str) -> tuple[str, ...]:
