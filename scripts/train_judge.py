@@ -68,6 +68,9 @@ class Group:
     answerable: bool
     X: np.ndarray
     y: np.ndarray
+    key: str = ""  # what the splits are drawn by (question id, tokyo source, JSQuAD article)
+    question: str = ""
+    passages: tuple[str, ...] = ()  # what the reader reads of each candidate (rag.reader)
 
 
 def _hash01(text: str) -> float:
@@ -118,7 +121,8 @@ def _index(cache: Path, name: str, docs: Path):
     return load_index(settings)
 
 
-def _group(index, qid, source, question, gold, answerable, split, exclude_file=None, role=None):
+def _group(index, qid, source, question, gold, answerable, key, exclude_file=None, role=None):
+    from rag.reader import reader_text
     from rag.retrieve import search
 
     roles = expand_roles([role]) if role else implied_roles(question, index)
@@ -133,7 +137,17 @@ def _group(index, qid, source, question, gold, answerable, split, exclude_file=N
     gold_s = [squash(g) for g in gold]
     y = np.array([answerable and any(g in squash(h.chunk.text) for g in gold_s) for h in hits])
     view = question_view(_without(index, exclude_file) if exclude_file else index, question, roles)
-    return Group(qid, source, split, answerable, passage_features(view, hits), y.astype(float))
+    return Group(
+        qid,
+        source,
+        _split(key, source),
+        answerable,
+        passage_features(view, hits),
+        y.astype(float),
+        key=key,
+        question=question,
+        passages=tuple(reader_text(h.chunk) for h in hits),
+    )
 
 
 MINUTES_FILES = ("minutes_gold.jsonl", "minutes_heldout.jsonl", "minutes_train.jsonl")
@@ -148,7 +162,7 @@ def _minutes_rows() -> list[dict]:
 
 def _cross(index, qid: str, source: str, question: str) -> Group | None:
     """Another corpus's question over this index: unanswerable, unless clearly on-topic."""
-    g = _group(index, qid, source, question, [], False, _split(qid, source))
+    g = _group(index, qid, source, question, [], False, qid)
     if g is None or g.X[:, FEATURES.index("cov")].max() >= CROSS_MAX_COVERAGE:
         return None
     return g
@@ -165,7 +179,7 @@ def minutes_groups(cache: Path, shared: Path) -> list[Group]:
             row["question"],
             row.get("gold", []),
             row.get("answerable", True),
-            _split(row["qid"], "minutes"),
+            row["qid"],
             role=row.get("role"),
         )
         if g:
@@ -203,7 +217,7 @@ def tokyo_groups(cache: Path, shared: Path) -> list[Group]:
                 row["question"],
                 row["gold"],
                 True,
-                _split(row["source"], "tokyo"),
+                row["source"],
             )
             if g:
                 out.append(g)
@@ -233,7 +247,6 @@ def jsquad_groups(cache: Path, shared: Path) -> list[Group]:
     for i, row in enumerate(rows[:JSQUAD_TRAIN]):
         if i % 100 == 0:
             print(f"  jsquad {i}/{JSQUAD_TRAIN}", flush=True)
-        split = _split(row["doc_file"], "jsquad")  # by article: dev articles are unseen in fit
         gold = [_answer_sentence(row)]
         for variant, exclude in (("a", None), ("u", Path(row["doc_file"]).name)):
             g = _group(
@@ -243,7 +256,7 @@ def jsquad_groups(cache: Path, shared: Path) -> list[Group]:
                 row["question"],
                 gold,
                 variant == "a",
-                split,
+                row["doc_file"],  # split by article: dev articles are unseen in fit
                 exclude_file=exclude,
             )
             if g:
@@ -472,11 +485,14 @@ def collect(args: argparse.Namespace) -> list[Group]:
 
     cached = args.cache / "groups.pkl"
     if args.reuse and cached.is_file():
-        return pickle.loads(cached.read_bytes())
+        return [
+            g if isinstance(g, Group) else Group(**g) for g in pickle.loads(cached.read_bytes())
+        ]
     print("collecting candidates and features…", flush=True)
     groups = minutes_groups(args.cache, args.shared) + tokyo_groups(args.cache, args.shared)
     groups += jsquad_groups(args.cache, args.shared)
-    cached.write_bytes(pickle.dumps(groups))
+    # Plain dicts: readable from train_reader.py too (a pickled class is tied to its __main__).
+    cached.write_bytes(pickle.dumps([vars(g) for g in groups]))
     return groups
 
 
@@ -486,10 +502,13 @@ def main() -> int:
     ap.add_argument("--cache", type=Path, default=ROOT / ".train-cache")
     ap.add_argument("--out", type=Path, default=ROOT / "rag" / "models" / "judge.json")
     ap.add_argument("--reuse", action="store_true", help="reuse the cached features (same data)")
+    ap.add_argument("--collect-only", action="store_true", help="only gather the candidates")
     args = ap.parse_args()
     t0 = time.time()
     args.cache.mkdir(parents=True, exist_ok=True)
     groups = collect(args)
+    if args.collect_only:
+        return 0
     fit = [g for g in groups if g.split == "fit"]
     dev = [g for g in groups if g.split == "dev"]
     # Candidates: logistic regression for each C, boosted trees for each setting; the rule is
