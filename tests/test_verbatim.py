@@ -209,7 +209,7 @@ def test_tokyo2020_done_criteria(tokyo2020: list[tuple[Path, Meeting]]) -> None:
 def test_hand_checked_links_still_hold(tokyo2020: list[tuple[Path, Meeting]]) -> None:
     """eval/tokyo2020_links.jsonl: 36 links checked by hand, scored by lines (the answer's first
     line, the line of the question it answers) so that re-cut speeches are judged the same. The
-    parser must keep making the links judged correct and stay above 85 % on the sample."""
+    parser must keep making the links judged correct and stay above 90 % on the sample (33/36)."""
     import json
 
     from rag.evaluate import link_verdicts
@@ -223,7 +223,7 @@ def test_hand_checked_links_still_hold(tokyo2020: list[tuple[Path, Meeting]]) ->
     ]
     verdicts = link_verdicts(rows, {m.id: m for _, m in tokyo2020})
     assert len(rows) >= 30
-    assert sum(verdicts) / len(rows) >= 0.85
+    assert sum(verdicts) / len(rows) >= 0.9
     assert [
         r["answer_line"] for r, ok in zip(rows, verdicts, strict=True) if r["correct"] and not ok
     ] == []
