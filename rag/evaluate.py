@@ -122,7 +122,7 @@ def _record_text(file: str, record: str, cache: dict[str, dict[str, str]]) -> st
     record holds, read again from the file."""
     if file not in cache:
         try:
-            from rag.formats.records import read_records
+            from rag.ingest import read_records
 
             texts: dict[str, str] = {}
             for m in read_records(Path(file)):

@@ -19,7 +19,6 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from rag.dates import date_match, kanji_to_int, parse_date
 from rag.exchange import link_answers
@@ -42,11 +41,9 @@ from rag.types import (
     ROLE_SECRETARIAT,
     ROLE_UNKNOWN,
     Meeting,
+    RawDocument,
     Statement,
 )
-
-if TYPE_CHECKING:
-    from rag.ingest import RawDocument
 
 _SEPARATOR = re.compile(r"^[-－‐―─━=＝_＿~〜*＊・…]{3,}$")
 _SENTENCE_END = re.compile(r"[。！？!?．.][」』）)]*$")
