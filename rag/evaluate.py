@@ -20,7 +20,7 @@ from typing import Any
 from rag.config import Settings
 from rag.errors import InputError
 from rag.text import detect_lang, squash
-from rag.types import Filters, canonical_role, expand_roles
+from rag.types import Filters, Meeting, canonical_role, expand_roles
 
 _WS = re.compile(r"\s+")
 
@@ -122,7 +122,7 @@ def _record_text(file: str, record: str, cache: dict[str, dict[str, str]]) -> st
     record holds, read again from the file."""
     if file not in cache:
         try:
-            from rag.formats.records import read_records
+            from rag.ingest import read_records
 
             texts: dict[str, str] = {}
             for m in read_records(Path(file)):
@@ -289,3 +289,27 @@ def format_report(report: dict[str, dict]) -> str:
                 f"  answer p50 {m['answer_latency_ms_p50']} ms"
             )
     return "\n".join(lines)
+
+
+def link_verdicts(rows: list[dict], meetings: dict[str, Meeting]) -> list[bool]:
+    """Hand-checked answer→question links (``eval/tokyo2020_links.jsonl``) against the parser's.
+
+    Each row names the answer segment by its first line (``answer_line``) and the question it
+    really answers by the line of its ask (``asked_line``); a link is right when the answer's
+    ``answers_to`` is the member's segment that holds that line. Lines, not statement orders,
+    so the verdicts hold when speeches are cut differently."""
+    out: list[bool] = []
+    for row in rows:
+        statements = meetings[row["meeting"]].statements
+        by_order = {s.order: s for s in statements}
+        answer = next(
+            (s for s in statements if s.start_line == row["answer_line"] and s.kind != "meta"),
+            None,
+        )
+        question = (
+            by_order.get(answer.answers_to) if answer and answer.answers_to is not None else None
+        )
+        out.append(
+            question is not None and question.start_line <= row["asked_line"] <= question.end_line
+        )
+    return out

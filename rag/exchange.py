@@ -34,38 +34,82 @@ _ANSWER_TOPIC = re.compile(
     r"(?:でございますが|でありますが|であります|でございます|ですが|がございました|がありました)"
 )
 _ANSWER_MARK = re.compile(r"^(?:まず|次に|最後に|初めに|続いて)、")
-# A question ends where the member asks: 伺います, 見解を求めます, 所見を伺う ...
+# A question ends where the member asks: 伺います, 見解を求めます, 所見を伺う ... including the last
+# one, asked as the member closes: 「…見解を伺い、私の質問を終わります。」
 _ASKS = re.compile(
     r"伺(?:います|いたします|う|いたしたい|いしたい|いします|いをいたします|いいたします|いをします)"
     r"|お尋ね(?:します|いたします)|答弁を求め|見解を求め|お答えください|教えてください"
     r"|問います|求めます。|(?:でしょう|です|ます|のです)か[。？]"
+    r"|(?:伺い|お聞きし)[^。]{0,12}(?:質問|質疑)を(?:終わ|終え|終了)|(?:決意|考え|認識)を求め"
 )
-# 新型コロナウイルス感染症対策について伺います。 — a heading that opens the next questions
-_TOPIC_HEAD = re.compile(r"^[^。]{1,40}について(?:伺います|伺う|質問します|お尋ねします)。$")
+# 新型コロナウイルス感染症対策について伺います。 — a heading that opens the next questions, or
+# a short ask that ends one (see _is_heading); 「そこで、…について伺います。」 always ends one.
+_TOPIC_HEAD = re.compile(
+    r"^(?!そこで)[^。]{1,40}について(?:お?伺い(?:いた)?します|伺います|伺う|質問します|お尋ねします)。$"
+)
+# 次に、/ 最後に、… at the start of a paragraph: the member moves on to the next item.
+_MOVES_ON = re.compile(r"^(?:次に|最後に|続いて|続きまして|次いで)、")
+# まず、/ 初めに、: the first item under a heading (質問項目の最後に、/ この項の最後に、 move on).
+_FIRST = re.compile(r"^(?:まず|まずは|初めに|最初に|第一に)、")
+_LEADS = re.compile(
+    r"^[^、。]{0,8}?(?:まず|まずは|初めに|最初に|次に|最後に|続いて|続きまして|次いで)、"
+)
+# …の取り組みについて伺います。: what a short ask asks for, unlike a heading's bare topic.
+_ASKED_FOR = re.compile(
+    r"(?:取り?組み?|状況|見解|考え|認識|方針|目的|見通し|所見|方向性|対応|対策)$"
+)
+NO_ASK = 0.2  # score taken off a question segment that asks nothing
 _ADDRESSEES = ("副知事", "知事", "教育長", "警視総監", "消防総監", "技監", "市長", "町長", "村長")
 
 
+def _is_heading(text: str, item: Paragraphs, headed: bool) -> bool:
+    """「…について伺います。」 opens an item, unless it ends the current one: said without a
+    lead-in (まず、/ 次に、) after the item's own heading, or asking for a stance or status."""
+    if not _TOPIC_HEAD.match(text):
+        return False
+    if not item or _LEADS.match(text):
+        return True
+    topic = text[: text.rindex("について")]
+    return not (headed or _ASKED_FOR.search(topic))
+
+
 def split_question(paras: Paragraphs) -> list[Paragraphs]:
-    """A member's speech -> one segment per question (each ends at a 伺います paragraph)."""
+    """A member's speech -> one segment per question. A question ends at its ask (伺います。);
+    the next item starts at a heading (…について伺います。) or where the member moves on
+    (次に、/ 最後に、…), so an item that asks nothing is not merged into the next question."""
     segments: list[Paragraphs] = []
     cur: Paragraphs = []
+    headed = False  # cur has a heading or a 次に、… opening of its own
+    body = False  # cur has more than headings
     for no, text in paras:
-        if _TOPIC_HEAD.match(text) and cur and not _asks(cur):
-            cur.append((no, text))  # a heading after the preamble: keep with what follows
-            continue
-        if _TOPIC_HEAD.match(text) and cur:
-            segments.append(cur)
-            cur = []
+        heading = _is_heading(text, cur, headed)
+        opens = heading or bool(_MOVES_ON.match(text))
+        if opens and headed and body and not _FIRST.match(text):
+            segments.append(cur)  # an item that asked nothing (a request, a remark)
+            cur, body = [], False
+        # Before an item's own opening come the speech's preamble, a group heading and its
+        # background (kept with the first question) or remarks after the last ask.
+        headed = headed or opens
+        body = body or not opens
         cur.append((no, text))
-        if _ends_asking(text) and not _TOPIC_HEAD.match(text):
+        if _ends_asking(text) and not heading:
             segments.append(cur)
-            cur = []
+            cur, headed, body = [], False, False
     if cur:
-        if segments and not _asks(cur):
+        if segments and not headed:
             segments[-1].extend(cur)  # closing remarks belong to the last question
         else:
             segments.append(cur)
     return segments
+
+
+def _asks(question: Statement) -> bool:
+    """Some paragraph of the question segment asks; a heading at its start does not."""
+    starts = [at for at, _ in question.line_map] or [0]
+    paragraphs = [question.text[a:b] for a, b in zip(starts, [*starts[1:], None], strict=True)]
+    return any(
+        _ends_asking(t) and not (k == 0 and _TOPIC_HEAD.match(t)) for k, t in enumerate(paragraphs)
+    )
 
 
 def _ends_asking(text: str) -> bool:
@@ -77,10 +121,6 @@ def _ends_asking(text: str) -> bool:
     if len(tail) < 30:  # 「…見解を伺います。以上で質問を終わります。」: the one before counts too
         tail = "".join(sentences[-2:])
     return bool(_ASKS.search(tail))
-
-
-def _asks(paras: Paragraphs) -> bool:
-    return any(_ends_asking(t) and not _TOPIC_HEAD.match(t) for _, t in paras)
 
 
 def split_answer(paras: Paragraphs) -> list[Paragraphs]:
@@ -164,10 +204,15 @@ def link_answers(statements: list[Statement]) -> list[Statement]:
                 questions, last_pick = [], {}
             questions.append(st)
         elif st.role in (ROLE_HEAD, ROLE_OFFICIAL) and questions and st.utterance is not None:
-            # Each answerer takes the questions in the order they were asked.
+            # Each answerer takes the questions in the order they were asked; an item that asks
+            # nothing (a request, a remark) is what is answered only when nothing else fits.
             prev = last_pick.get(st.role_label, -1)
             scored = [
-                (_score(st, q) + (0.05 if k > prev else -0.1), k) for k, q in enumerate(questions)
+                (
+                    _score(st, q) + (0.05 if k > prev else -0.1) - (0.0 if _asks(q) else NO_ASK),
+                    k,
+                )
+                for k, q in enumerate(questions)
             ]
             best, k = max(scored)
             if best > 0.05:

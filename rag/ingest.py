@@ -1,5 +1,8 @@
 """Read minutes files (txt/md/pdf/docx/html) into ``RawDocument`` lines, then parse them.
 
+The reading stage: it calls ``rag.parse`` (minutes text) and ``rag.formats.records`` (JSON/CSV),
+which know nothing of it; all of them share the records of ``rag.types``.
+
 Every reader returns plain text lines; line numbers used in citations are 1-based indexes into
 ``RawDocument.lines`` (for .txt/.md exactly the physical lines of the file). Bad input becomes an
 ``InputError`` naming the file; ``ingest_paths`` collects those and keeps going.
@@ -11,15 +14,16 @@ import errno
 import hashlib
 import os
 import re
-import unicodedata
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
 from rag.config import Settings
 from rag.errors import InputError
-from rag.types import Meeting
+from rag.formats.records import parse_records
+from rag.parse import parse_document
+from rag.types import IngestResult, Meeting, RawDocument
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".docx", ".html", ".htm", ".json", ".csv")
 _KIND = {
@@ -36,23 +40,6 @@ _KIND = {
 }
 
 ProgressFn = Callable[[int, int, str], None]
-
-
-@dataclass(frozen=True)
-class RawDocument:
-    path: Path
-    file: str  # display path, as given
-    lines: tuple[str, ...]
-    encoding: str
-    sha256: str
-    kind: str  # "text" | "pdf" | "docx" | "html" | "records"
-
-
-@dataclass(frozen=True)
-class IngestResult:
-    meetings: tuple[Meeting, ...]
-    errors: tuple[InputError, ...]
-    warnings: tuple[str, ...]
 
 
 # --- file discovery ---------------------------------------------------------------------------
@@ -540,21 +527,10 @@ def read_document(path: str | Path, settings: Settings | None = None) -> RawDocu
 # --- the whole step ----------------------------------------------------------------------------
 
 
-def slugify(stem: str) -> str:
-    """Stable meeting id from a file stem: NFKC, lower case, word characters joined by '-'.
-    Japanese characters are kept so Japanese file names still give readable ids."""
-    slug = re.sub(r"[^\w]+", "-", unicodedata.normalize("NFKC", stem).lower()).strip("-_")
-    return slug or "meeting"
-
-
 def _parse(doc: RawDocument, settings: Settings) -> list[Meeting]:
     """One document -> its meetings: one for minutes text, many for a file of records."""
     if doc.kind == "records":
-        from rag.formats.records import parse_records
-
         return parse_records(doc, settings)
-    from rag.parse import parse_document
-
     meeting = parse_document(doc)
     if not meeting.statements:
         raise InputError(
@@ -562,6 +538,11 @@ def _parse(doc: RawDocument, settings: Settings) -> list[Meeting]:
             "議事録の本文（発言・段落）が見つかりませんでした。 / No statements or text found.",
         )
     return [meeting]
+
+
+def read_records(path: str | Path, settings: Settings | None = None) -> list[Meeting]:
+    """Read one .json/.csv file into meetings (InputError names the file)."""
+    return parse_records(read_document(path, settings), settings)
 
 
 def _with_id(meeting: Meeting, new_id: str) -> Meeting:

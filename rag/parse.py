@@ -15,20 +15,16 @@ A recogniser for structured records (JSON/CSV) slots in before ``summary``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from rag.dates import parse_date
 from rag.formats import summary, verbatim
 from rag.formats.common import Line, clean_line
-
-if TYPE_CHECKING:
-    from rag.ingest import RawDocument
-    from rag.types import Meeting
+from rag.types import Meeting, RawDocument
 
 __all__ = ["RECOGNISERS", "parse_date", "parse_document"]
 
-Detect = Callable[[list[Line]], "str | None"]
-Parse = Callable[["RawDocument", str], "Meeting"]
+Detect = Callable[[list[Line]], str | None]
+Parse = Callable[[RawDocument, str], Meeting]
 
 # Tried in order; the last one always applies.
 RECOGNISERS: list[tuple[str, Detect, Parse]] = [

@@ -81,3 +81,10 @@ def without_instructions(text: str) -> str:
         parts = re.split(r"(?<=[。！？!?])", line)
         lines.append("".join(p for p in parts if not is_instruction(p)))
     return "\n".join(lines)
+
+
+def slugify(stem: str) -> str:
+    """Stable meeting id from a file stem: NFKC, lower case, word characters joined by '-'.
+    Japanese characters are kept so Japanese file names still give readable ids."""
+    slug = re.sub(r"[^\w]+", "-", unicodedata.normalize("NFKC", stem).lower()).strip("-_")
+    return slug or "meeting"

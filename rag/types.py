@@ -10,8 +10,9 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
-from rag.errors import ConfigError
+from rag.errors import ConfigError, InputError
 
 # Canonical speaker roles (Japanese, as users filter by them). The label as written in the
 # minutes (座長, 委員長, 局長, ...) is kept separately in ``role_label``.
@@ -116,6 +117,18 @@ def speaker_matches(speaker: str | None, role_label: str | None, wanted: Sequenc
 
 
 @dataclass(frozen=True)
+class RawDocument:
+    """One file read into lines (``rag.ingest``), before any recogniser structures it."""
+
+    path: Path
+    file: str  # display path, as given
+    lines: tuple[str, ...]
+    encoding: str
+    sha256: str
+    kind: str  # "text" | "pdf" | "docx" | "html" | "records"
+
+
+@dataclass(frozen=True)
 class Statement:
     """One utterance / bullet of the minutes (or one meeting fact when kind == "meta")."""
 
@@ -172,6 +185,13 @@ class Meeting:
     session: str | None = None  # 定例会 | 臨時会
     format_reason: str = ""  # which recogniser read the document, and why
     attendance: tuple[Attendee, ...] = ()
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    meetings: tuple[Meeting, ...]
+    errors: tuple[InputError, ...]
+    warnings: tuple[str, ...]
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,11 @@ from rag.formats.records import (
     detect_records,
     parse_column_setting,
     parse_csv,
-    read_records,
     role_for_title,
     split_speaker,
 )
-from rag.ingest import ingest_paths, slugify
+from rag.ingest import ingest_paths, read_records
+from rag.text import slugify
 from rag.types import (
     ROLE_ASSEMBLY_MEMBER,
     ROLE_CHAIR,

@@ -207,9 +207,12 @@ def test_tokyo2020_done_criteria(tokyo2020: list[tuple[Path, Meeting]]) -> None:
 
 
 def test_hand_checked_links_still_hold(tokyo2020: list[tuple[Path, Meeting]]) -> None:
-    """eval/tokyo2020_links.jsonl: 36 links checked by hand. The parser must keep making the
-    links judged correct (a regression shows here) and stay above 85 % on the sample."""
+    """eval/tokyo2020_links.jsonl: 36 links checked by hand, scored by lines (the answer's first
+    line, the line of the question it answers) so that re-cut speeches are judged the same. The
+    parser must keep making the links judged correct and stay above 90 % on the sample (33/36)."""
     import json
+
+    from rag.evaluate import link_verdicts
 
     rows = [
         json.loads(x)
@@ -218,15 +221,12 @@ def test_hand_checked_links_still_hold(tokyo2020: list[tuple[Path, Meeting]]) ->
         .splitlines()
         if x.strip()
     ]
-    meetings = {m.id: m for _, m in tokyo2020}
+    verdicts = link_verdicts(rows, {m.id: m for _, m in tokyo2020})
     assert len(rows) >= 30
-    assert sum(r["correct"] for r in rows) / len(rows) >= 0.85
-    for r in rows:
-        by_order = {s.order: s for s in meetings[r["meeting"]].statements}
-        answer = by_order[r["answer_order"]]
-        assert answer.start_line == r["answer_line"]
-        if r["correct"]:
-            assert answer.answers_to == r["question_order"], r
+    assert sum(verdicts) / len(rows) >= 0.9
+    assert [
+        r["answer_line"] for r, ok in zip(rows, verdicts, strict=True) if r["correct"] and not ok
+    ] == []
 
 
 def test_who_was_absent_is_answered_from_the_roll(tokyo: Meeting) -> None:

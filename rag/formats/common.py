@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from rag.text import is_cjk
+from rag.text import is_cjk, slugify
 from rag.types import (
     ROLE_ASSEMBLY_MEMBER,
     ROLE_CHAIR,
@@ -14,10 +13,8 @@ from rag.types import (
     ROLE_MEMBER,
     ROLE_OFFICIAL,
     ROLE_SECRETARIAT,
+    RawDocument,
 )
-
-if TYPE_CHECKING:
-    from rag.ingest import RawDocument
 
 PUA = re.compile("[\ue000-\uf8ff]")
 WS = re.compile(r"\s+")
@@ -59,8 +56,6 @@ def clean_line(no: int, raw: str) -> Line:
 
 
 def slug(doc: RawDocument) -> str:
-    from rag.ingest import slugify
-
     return slugify(doc.path.stem)
 
 

@@ -27,10 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from rag.config import Settings
+from rag.dates import parse_date
 from rag.errors import InputError
-from rag.ingest import RawDocument, read_document, slugify
-from rag.parse import parse_date
-from rag.text import nfkc, squash
+from rag.text import nfkc, slugify, squash
 from rag.types import (
     ROLE_ASSEMBLY_MEMBER,
     ROLE_CHAIR,
@@ -41,6 +40,7 @@ from rag.types import (
     ROLE_SECRETARIAT,
     ROLE_UNKNOWN,
     Meeting,
+    RawDocument,
     Statement,
 )
 
@@ -632,8 +632,3 @@ def parse_records(doc: RawDocument, settings: Settings | None = None) -> list[Me
             " / No speech records with text found.",
         )
     return [replace(m, sha256=doc.sha256, encoding=doc.encoding) for m in meetings]
-
-
-def read_records(path: str | Path, settings: Settings | None = None) -> list[Meeting]:
-    """Read one .json/.csv file into meetings (InputError names the file)."""
-    return parse_records(read_document(path, settings), settings)

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
 from rag.dates import date_match, kanji_to_int, parse_date
 from rag.exchange import link_answers
@@ -42,32 +41,21 @@ from rag.types import (
     ROLE_SECRETARIAT,
     ROLE_UNKNOWN,
     Meeting,
+    RawDocument,
     Statement,
 )
 
-if TYPE_CHECKING:
-    from rag.ingest import RawDocument
-
-_PUA = PUA
-_WS = WS
 _SEPARATOR = re.compile(r"^[-－‐―─━=＝_＿~〜*＊・…]{3,}$")
-_SPEAKER_MARKS = SPEAKER_MARKS
 _SENTENCE_END = re.compile(r"[。！？!?．.][」』）)]*$")
 _DIGITS = "0-9０-９"
 _KANJI_NUM = "一二三四五六七八九十百〇"
-_squash = squash_ws
-_kanji_to_int = kanji_to_int
 
 
 # --- dates, numbers, titles --------------------------------------------------------------------
 
 
-def _date_match(text: str) -> tuple[str, re.Match[str]] | None:
-    return date_match(text)
-
-
 def _is_date_only(text: str) -> bool:
-    hit = _date_match(text)
+    hit = date_match(text)
     if not hit:
         return False
     rest = nfkc(text)[: hit[1].start()] + nfkc(text)[hit[1].end() :]
@@ -85,12 +73,12 @@ _ISSUE = re.compile(rf"第\s*([{_DIGITS}{_KANJI_NUM}]+)\s*号")
 
 def _meeting_number(title: str) -> int | None:
     m = _NUMBER.search(title) or _ISSUE.search(title)
-    return _kanji_to_int(m.group(1)) if m else None
+    return kanji_to_int(m.group(1)) if m else None
 
 
 def _issue_number(title: str) -> int | None:
     m = _ISSUE.search(title)
-    return _kanji_to_int(m.group(1)) if m else None
+    return kanji_to_int(m.group(1)) if m else None
 
 
 def _session(title: str) -> str | None:
@@ -108,17 +96,14 @@ def _series(title: str) -> str | None:
     s = re.sub(rf"[（(]?\s*第\s*[{_DIGITS}{_KANJI_NUM}]+\s*回\s*[）)]?", " ", s)
     for _ in range(2):
         s = _DOC_WORDS.sub("", s.strip())
-    s = _WS.sub(" ", s).strip(" 　・:：")
+    s = WS.sub(" ", s).strip(" 　・:：")
     return s or None
 
 
 # --- roles -------------------------------------------------------------------------------------
 
-_role_of = role_of
-_who = who
 
-
-_MARK = f"[{_SPEAKER_MARKS}]"
+_MARK = f"[{SPEAKER_MARKS}]"
 _NAME = r"[^\s　（()）、。「」：:]"
 # ○議長（山田太郎君） text
 _SPK_PAREN = re.compile(
@@ -146,20 +131,20 @@ def _speaker_line(line: str) -> _Speaker | None:
     """A verbatim-record speaker line, or None."""
     m = _SPK_PAREN.match(line)
     if m:
-        hit = _role_of(m["label"])
+        hit = role_of(m["label"])
         if hit:
-            name = _squash(m["name"]) or None
-            return _Speaker(hit[0], _squash(m["label"]), name, m["text"].strip())
+            name = squash_ws(m["name"]) or None
+            return _Speaker(hit[0], squash_ws(m["label"]), name, m["text"].strip())
     m = _SPK_SPACED.match(line)
     if m:
-        hit = _role_of(m["label"])
-        if hit and not _role_of(m["name"]):
+        hit = role_of(m["label"])
+        if hit and not role_of(m["name"]):
             return _Speaker(hit[0], m["label"], m["name"], (m["text"] or "").strip())
     m = _SPK_JOINED.match(line)
     if m:
-        who = _who(m["who"])
-        if who:
-            role, label, name = who
+        hit = who(m["who"])
+        if hit:
+            role, label, name = hit
             if label == "君":  # Diet style ○山田太郎君: a member named by honorific only
                 label = None
             return _Speaker(role, label, name, (m["text"] or "").strip())
@@ -176,9 +161,9 @@ def _prefixed(text: str) -> tuple[str, str, str | None, str] | None:
     for pat in (_PREFIX_PAREN, _PREFIX_COLON):
         m = pat.match(text)
         if m:
-            who = _who(m.group(1))
-            if who:
-                return (*who, m.group(2))
+            hit = who(m.group(1))
+            if hit:
+                return (*hit, m.group(2))
     return None
 
 
@@ -232,19 +217,26 @@ def _agenda_heading(text: str) -> str | None:
     for pat in _AGENDA_PATTERNS:
         m = pat.match(text)
         if m and "。" not in m.group(1):
-            return _WS.sub(" ", m.group(1)).strip()
+            return WS.sub(" ", m.group(1)).strip()
     return None
 
 
 # --- the line model ----------------------------------------------------------------------------
 
 
-_Line = Line
-_clean = clean_line
+def _speaker_of(ln: Line) -> _Speaker | None:
+    return _speaker_line(ln.raw) if ln.raw and ln.raw[0] in SPEAKER_MARKS else None
 
 
-def _speaker_of(ln: _Line) -> _Speaker | None:
-    return _speaker_line(ln.raw) if ln.raw and ln.raw[0] in _SPEAKER_MARKS else None
+def _is_structure(ln: Line) -> bool:
+    """A line that only summary minutes have: a bullet, a heading or a reply prefix."""
+    return bool(
+        ln.bullet
+        or _agenda_heading(ln.text)
+        or _TOPIC.match(ln.text)
+        or _SECTION.match(ln.text)
+        or _prefixed(ln.text)
+    )
 
 
 @dataclass
@@ -269,7 +261,7 @@ class _Open:
         return self.parts[-1][1] if self.parts else ""
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Meta:
     label: str
     group: str
@@ -282,24 +274,15 @@ class _Meta:
         return f"{self.label}：{self.value}" if self.value else self.label
 
 
-# --- the parser --------------------------------------------------------------------------------
+# --- layout: which of the three forms, and where the header ends -----------------------------
 
 
 def _layout(content: list[Line]) -> str:
     """verbatim (speaker lines), summary (bullets, headings, reply prefixes) or paragraphs."""
     n_speakers = sum(1 for ln in content if _speaker_of(ln))
-    n_struct = sum(
-        1
-        for ln in content
-        if ln.bullet
-        or _agenda_heading(ln.text)
-        or _TOPIC.match(ln.text)
-        or _SECTION.match(ln.text)
-        or _prefixed(ln.text)
-    )
     if n_speakers >= 2:
         return "verbatim"
-    return "summary" if n_struct or n_speakers else "paragraphs"
+    return "summary" if n_speakers or any(_is_structure(ln) for ln in content) else "paragraphs"
 
 
 def _blank_is_break(lines: list[Line], content: list[Line]) -> bool:
@@ -309,6 +292,23 @@ def _blank_is_break(lines: list[Line], content: list[Line]) -> bool:
         any(n in blank_nos for n in range(a.no + 1, b.no)) for a, b in itertools.pairwise(content)
     ]
     return not (len(gaps) >= 3 and sum(gaps) / len(gaps) >= 0.8)
+
+
+def _is_body_start(ln: Line, layout: str) -> bool:
+    """The first line of the statements; what comes before is the header (title, facts)."""
+    if _META_RE.match(ln.text) and not ln.bullet:
+        return False  # 説明員：… is a fact about the meeting, not a statement
+    if layout == "verbatim":
+        return bool(_speaker_of(ln) or _agenda_heading(ln.text))
+    return _is_structure(ln)
+
+
+def _header(content: list[Line], layout: str) -> list[Line]:
+    end = next((k for k, ln in enumerate(content) if _is_body_start(ln, layout)), len(content))
+    return content[:end]
+
+
+# --- the header: title and meeting facts -------------------------------------------------------
 
 
 def _title_lines(header: list[Line]) -> list[Line]:
@@ -330,311 +330,335 @@ def _title_lines(header: list[Line]) -> list[Line]:
     return title_lines
 
 
-def detect(lines: list[Line]) -> str | None:
-    """The fallback recogniser: always applies (it ends in paragraphs when nothing matches)."""
-    return "summary / committee layout (bullets, headings, ◆◎△ speaker lines) or paragraphs"
+def _title(header: list[Line], layout: str, stem: str) -> tuple[str, list[Line]]:
+    """(title, the lines it takes from the statements). In prose a short first line is a
+    heading but stays content too: it may be a wrapped sentence fragment."""
+    lines = _title_lines(header)
+    if layout == "paragraphs":
+        return (WS.sub(" ", lines[0].text).strip() if lines else stem), []
+    return WS.sub(" ", " ".join(ln.text for ln in lines)).strip() or stem, lines
 
 
-def parse(doc: RawDocument, reason: str = "") -> Meeting:
-    """Structure one document. Never raises on odd text: unrecognised layouts become
-    paragraphs with a warning."""
-    lines = [_clean(i, raw) for i, raw in enumerate(doc.lines, 1)]
-    content = [ln for ln in lines if ln.text]
-    meeting_id = slug(doc)
-    warnings: list[str] = []
+def _ends_value(ln: Line, layout: str) -> bool:
+    """A line that cannot continue the value of the fact above it."""
+    return bool(
+        _META_RE.match(ln.text)
+        or _NUMBERED_SECTION.match(ln.text)
+        or _SEPARATOR.match(ln.text)
+        or _is_body_start(ln, layout)
+    )
 
-    doc_kind = _layout(content)
-    blank_is_break = _blank_is_break(lines, content)
 
-    def is_body_start(ln: _Line) -> bool:
-        if _META_RE.match(ln.text) and not ln.bullet:
-            return False  # 説明員：… is a fact about the meeting, not a statement
-        if doc_kind == "verbatim":
-            return bool(_speaker_of(ln) or _agenda_heading(ln.text))
-        return bool(
-            ln.bullet
-            or _agenda_heading(ln.text)
-            or _TOPIC.match(ln.text)
-            or _SECTION.match(ln.text)
-            or _prefixed(ln.text)
-        )
+def _read_fact(seq: list[Line], k: int, layout: str) -> tuple[_Meta, int]:
+    """The fact labelled on ``seq[k]`` (日時：…, or 出席者 with names on the next lines) and the
+    index after its last line."""
+    ln = seq[k]
+    m = _META_RE.match(ln.text)
+    assert m, ln.text
+    label = squash_ws(m["label"])
+    group = _META_LABELS[label]
+    parts = [m["value"].strip()] if m["value"].strip() else []
+    # A value on the label line continues only for lists (出席者, 議題); without one, the
+    # value is on the (indented) lines below the label.
+    more = _MAX_VALUE_LINES[group] if not parts or group in ("attendees", "agenda") else 0
+    j = k + 1
+    while j < len(seq) and more > 0 and not _ends_value(seq[j], layout):
+        parts.append(seq[j].text)
+        more -= 1
+        j += 1
+    # 出席者 is a list of names, not wrapped prose.
+    value = WS.sub(" ", " ".join(parts)).strip() if group == "attendees" else join_wrapped(parts)
+    return _Meta(label, group, ln.no, seq[j - 1].no, value), j
 
-    header_end = next((k for k, ln in enumerate(content) if is_body_start(ln)), len(content))
-    header = content[:header_end]
-    used: set[int] = set()  # line numbers consumed by title / meta / headings
 
-    title_lines = _title_lines(header)
-    if doc_kind == "paragraphs":
-        # Prose: a short first line is a heading, but keep it as content too (it may be a
-        # wrapped sentence fragment).
-        title_lines = title_lines[:1]
-        title = _WS.sub(" ", title_lines[0].text).strip() if title_lines else doc.path.stem
-    else:
-        used.update(ln.no for ln in title_lines)
-        title = _WS.sub(" ", " ".join(ln.text for ln in title_lines)).strip() or doc.path.stem
-
-    # 3. Meeting facts in the header (and standalone date lines).
-    metas: list[_Meta] = []
-
-    def read_meta(k: int, seq: list[_Line], limit_to: int) -> int:
-        """Parse a fact starting at seq[k]; returns the index after it."""
-        ln = seq[k]
-        m = _META_RE.match(ln.text)
-        assert m
-        label = _squash(m["label"])
-        group = _META_LABELS[label]
-        parts = [m["value"].strip()] if m["value"].strip() else []
-        end = ln.no
-        used.add(ln.no)
-        j = k + 1
-        # A value on the label line only continues for lists (出席者); otherwise read the
-        # indented value lines below the label.
-        more = _MAX_VALUE_LINES[group] if not parts or group in ("attendees", "agenda") else 0
-        while j < limit_to and more > 0:
-            nxt = seq[j]
-            if (
-                _META_RE.match(nxt.text)
-                or _NUMBERED_SECTION.match(nxt.text)
-                or _SEPARATOR.match(nxt.text)
-                or is_body_start(nxt)
-            ):
-                break
-            parts.append(nxt.text)
-            used.add(nxt.no)
-            end = nxt.no
-            more -= 1
-            j += 1
-        if group == "attendees":  # a list of names, not wrapped prose
-            value = _WS.sub(" ", " ".join(parts)).strip()
-        else:
-            value = join_wrapped(parts)
-        metas.append(_Meta(label, group, ln.no, end, value))
-        return j
-
+def _header_facts(header: list[Line], layout: str, taken: set[int]) -> tuple[list[_Meta], set[int]]:
+    """Meeting facts of the header (labelled facts, lone date lines), and the line numbers that
+    no statement may use: ``taken`` (the title's) plus the facts' and section headings'."""
+    facts: list[_Meta] = []
+    taken = set(taken)
     k = 0
     while k < len(header):
         ln = header[k]
-        if ln.no in used:
-            k += 1
-        elif _META_RE.match(ln.text):
-            k = read_meta(k, header, len(header))
-        elif _is_date_only(ln.text):
-            metas.append(_Meta("日時", "date", ln.no, ln.no, ln.text))
-            used.add(ln.no)
-            k += 1
-        elif (_NUMBERED_SECTION.match(ln.text) or _SEPARATOR.match(ln.text)) and doc_kind != (
-            "paragraphs"
+        if ln.no not in taken and _META_RE.match(ln.text):
+            fact, after = _read_fact(header, k, layout)
+            facts.append(fact)
+            taken.update(x.no for x in header[k:after])
+            k = after
+            continue
+        if ln.no not in taken and _is_date_only(ln.text):
+            facts.append(_Meta("日時", "date", ln.no, ln.no, ln.text))
+            taken.add(ln.no)
+        elif layout != "paragraphs" and (
+            _NUMBERED_SECTION.match(ln.text) or _SEPARATOR.match(ln.text)
         ):
-            used.add(ln.no)  # "５ 議  事": a section heading with nothing to cite
-            k += 1
-        else:
-            k += 1
+            taken.add(ln.no)  # "５ 議  事": a section heading with nothing to cite
+        k += 1
+    return facts, taken
 
-    # 4. Statements.
-    doc_default = (
-        ROLE_MEMBER
-        if doc_kind == "summary"
-        and re.search(r"有識者|委員|構成員|審議会|懇談会|懇話会|検討会|研究会|部会", title)
-        else ROLE_UNKNOWN
-    )
-    section_role = doc_default
+
+# --- the body: statements, line by line --------------------------------------------------------
+
+
+def _default_role(layout: str, title: str) -> str:
+    """Unlabelled bullets of an advisory body's summary are its members' opinions."""
+    if layout == "summary" and re.search(
+        r"有識者|委員|構成員|審議会|懇談会|懇話会|検討会|研究会|部会", title
+    ):
+        return ROLE_MEMBER
+    return ROLE_UNKNOWN
+
+
+def _default_label(role: str) -> str | None:
+    return role if role in (ROLE_MEMBER, ROLE_SECRETARIAT) else None
+
+
+def _section_role(name: str, default: str) -> str:
+    """The speakers of a 【…】 section: 【事務局説明】 the secretariat, 【委員意見】 the members."""
+    if "事務局" in name:
+        return ROLE_SECRETARIAT
+    if re.search(r"委員|有識者|構成員|意見", name):
+        return ROLE_MEMBER
+    return default
+
+
+def _bullet_speaker(text: str, section_role: str) -> tuple[str, str | None, str | None, str]:
+    """(role, role_label, speaker, text) of a bullet: its own prefix （事務局）… / 山田委員：…,
+    事務局から… , else the section's speakers."""
+    pre = _prefixed(text)
+    if pre:
+        return pre
+    if _SECRETARIAT_LEAD.match(text):
+        return ROLE_SECRETARIAT, "事務局", None, text
+    return section_role, _default_label(section_role), None, text
+
+
+@dataclass
+class _Body:
+    """One pass over the lines after the header: the statements (``said``), agenda headings
+    (``agenda_seen``) and, in committee records, facts after the last speech (``facts``).
+
+    ``taken`` holds the line numbers the header used; facts read here add theirs."""
+
+    lines: list[Line]
+    layout: str
+    blank_is_break: bool
+    default_role: str
+    taken: set[int]
+    said: list[_Open] = field(default_factory=list)
+    facts: list[_Meta] = field(default_factory=list)
+    agenda_seen: list[tuple[int, str]] = field(default_factory=list)
+    cur: _Open | None = None
     agenda: str | None = None
     topic: str | None = None
-    agenda_seen: list[tuple[int, str]] = []
-    body: list[Statement] = []
-    cur: _Open | None = None
+    section_role: str = ""
 
-    def close() -> None:
-        nonlocal cur
-        if cur is not None and cur.parts:
-            joined, line_map = join_mapped(cur.parts)
-            text = _PUA.sub("", joined).strip()
-            if text != joined:
-                line_map = ()  # offsets no longer hold: chunks fall back to the whole span
-            if text:
-                body.append(
-                    Statement(
-                        meeting_id=meeting_id,
-                        file=doc.file,
-                        order=0,  # renumbered below, after the meta statements
-                        text=text,
-                        norm_text=nfkc(text),
-                        role=cur.role,
-                        start_line=cur.start,
-                        end_line=max(cur.start, cur.parts[-1][0]),
-                        role_label=cur.role_label,
-                        speaker=cur.speaker,
-                        agenda=cur.agenda,
-                        topic=cur.topic,
-                        line_map=line_map,
-                    )
-                )
-        cur = None
+    def read(self) -> _Body:
+        self.section_role = self.default_role
+        for k, ln in enumerate(self.lines):
+            if ln.no in self.taken or ln.artifact:
+                continue
+            if ln.text:
+                self._line(k, ln)
+            else:
+                self._blank()
+        self._close()
+        return self
 
-    def open_(no: int, role: str, label: str | None, speaker: str | None, marked: bool) -> _Open:
-        close()
-        return _Open(no, role, label, speaker, agenda, topic, marked)
+    # state changes
 
-    def default_label(role: str) -> str | None:
-        return role if role in (ROLE_MEMBER, ROLE_SECRETARIAT) else None
+    def _close(self) -> None:
+        if self.cur is not None and self.cur.parts:
+            self.said.append(self.cur)
+        self.cur = None
 
-    def sentence_open() -> bool:
+    def _open(self, no: int, role: str, label: str | None, speaker: str | None) -> _Open:
+        """A marked statement (speaker line, bullet, reply prefix) starting on line ``no``."""
+        self._close()
+        self.cur = _Open(no, role, label, speaker, self.agenda, self.topic, marked=True)
+        return self.cur
+
+    def _sentence_open(self) -> bool:
         """True while the current statement's last line stops mid-sentence (a wrap)."""
-        return cur is not None and not _SENTENCE_END.search(cur.last_text)
+        return self.cur is not None and not _SENTENCE_END.search(self.cur.last_text)
 
-    k = 0
-    while k < len(lines):
-        ln = lines[k]
-        k += 1
-        if ln.no in used or ln.artifact:
-            continue
-        if not ln.text:
-            # A blank line ends a bullet/paragraph only where blank lines separate paragraphs
-            # (not in PDF text where they separate wrapped lines), and never mid-sentence in a
-            # bullet (a page break) or inside a verbatim speech.
-            if (
-                blank_is_break
-                and cur is not None
-                and not (cur.marked and (doc_kind == "verbatim" or sentence_open()))
-            ):
-                close()
-            continue
-        text = ln.text
+    # one line
 
-        if _END.match(text):
-            close()  # 以上: the formal end of the minutes, not a statement
-            continue
-        if _SEPARATOR.match(text):
-            close()
-            continue
-        if doc_kind == "verbatim" and _STAGE.match(text):
-            continue  # （拍手） etc.: stage directions, not speech
+    def _blank(self) -> None:
+        """A blank line ends a bullet/paragraph only where blank lines separate paragraphs
+        (not in PDF text where they separate wrapped lines), and never mid-sentence in a
+        bullet (a page break) or inside a committee speech."""
+        cur = self.cur
+        if not self.blank_is_break or cur is None:
+            return
+        if not (cur.marked and (self.layout == "verbatim" or self._sentence_open())):
+            self._close()
 
+    def _line(self, k: int, ln: Line) -> None:
+        if _END.match(ln.text) or _SEPARATOR.match(ln.text):
+            self._close()  # 以上 (the formal end of the minutes) or a rule: not statements
+            return
+        if self.layout == "verbatim" and _STAGE.match(ln.text):
+            return  # （拍手） etc.: stage directions, not speech
         spk = _speaker_of(ln)
         if spk is not None:
-            cur = open_(ln.no, spk.role, spk.role_label, spk.speaker, marked=True)
-            cur.add(ln.no, spk.text)
-            continue
+            self._open(ln.no, spk.role, spk.role_label, spk.speaker).add(ln.no, spk.text)
+            return
+        in_speech = self.layout == "verbatim" and self.cur is not None
+        if self._agenda_heading(ln, in_speech):
+            return
+        if not in_speech and (
+            self._topic_or_section(ln) or self._trailing_fact(k, ln) or self._outline_section(ln)
+        ):
+            return
+        if self.layout != "verbatim" and (self._bullet(ln) or self._reply(ln)):
+            return
+        self._continue(ln)
 
-        in_speech = doc_kind == "verbatim" and cur is not None
-        heading = None if in_speech else _agenda_heading(text)
-        if heading is None and doc_kind == "summary" and not sentence_open():
-            m = _OUTLINE.match(text)
+    def _agenda_heading(self, ln: Line, in_speech: bool) -> bool:
+        """【議題１】… / 議事２ … / (3) 報告: a new agenda item."""
+        heading = None if in_speech else _agenda_heading(ln.text)
+        if heading is None and self.layout == "summary" and not self._sentence_open():
+            m = _OUTLINE.match(ln.text)
             heading = m.group(1).strip() if m and not ln.bullet else None
-        if heading is not None and not ln.bullet:
-            close()
-            agenda, topic, section_role = heading, None, doc_default
-            agenda_seen.append((ln.no, heading))
-            continue
+        if heading is None or ln.bullet:
+            return False
+        self._close()
+        self.agenda, self.topic, self.section_role = heading, None, self.default_role
+        self.agenda_seen.append((ln.no, heading))
+        return True
 
-        if not in_speech:
-            m = _TOPIC.match(text)
-            if m and not ln.bullet:
-                close()
-                topic = m.group(1).strip()
-                continue
-            m = _SECTION.match(text)
-            if m and not ln.bullet:
-                close()
-                name = m.group(1)
-                if "事務局" in name:
-                    section_role = ROLE_SECRETARIAT
-                elif re.search(r"委員|有識者|構成員|意見", name):
-                    section_role = ROLE_MEMBER
-                else:
-                    section_role = doc_default
-                topic = None
-                continue
-            if doc_kind == "verbatim" and _META_RE.match(text):
-                rest = [x for x in lines[k - 1 :] if x.text]  # 閉会 午後２時 after the last speech
-                read_meta(0, rest, len(rest))
-                continue
-            if (
-                doc_kind == "summary"
-                and not ln.bullet
-                and not sentence_open()
-                and _NUMBERED_SECTION.match(text)
-                and not _prefixed(text)
-            ):
-                close()  # "６ 閉  会": a section heading
-                continue
+    def _topic_or_section(self, ln: Line) -> bool:
+        """＜topic＞ sub-headings and 【section】 headings that say who speaks below them."""
+        if ln.bullet:
+            return False
+        m = _TOPIC.match(ln.text)
+        if m:
+            self._close()
+            self.topic = m.group(1).strip()
+            return True
+        m = _SECTION.match(ln.text)
+        if m:
+            self._close()
+            self.section_role = _section_role(m.group(1), self.default_role)
+            self.topic = None
+            return True
+        return False
 
-        if doc_kind != "verbatim" and ln.bullet:
-            pre = _prefixed(text)
-            if pre:
-                role, label, speaker, text = pre
-            elif _SECRETARIAT_LEAD.match(text):
-                role, label, speaker = ROLE_SECRETARIAT, "事務局", None
-            else:
-                role, label, speaker = section_role, default_label(section_role), None
-            cur = open_(ln.no, role, label, speaker, marked=True)
-            cur.add(ln.no, text)
-            continue
+    def _trailing_fact(self, k: int, ln: Line) -> bool:
+        """閉会 午後２時 after the last speech of a committee record: a fact, not speech."""
+        if self.layout != "verbatim" or not _META_RE.match(ln.text):
+            return False
+        rest = [x for x in self.lines[k:] if x.text]
+        fact, after = _read_fact(rest, 0, self.layout)
+        self.facts.append(fact)
+        self.taken.update(x.no for x in rest[:after])
+        return True
 
-        if doc_kind != "verbatim":
-            pre = _prefixed(text)
-            if pre:  # （事務局）… : a reply, separate from the bullet above it
-                role, label, speaker, rest = pre
-                cur = open_(ln.no, role, label, speaker, marked=True)
-                cur.add(ln.no, rest)
-                continue
+    def _outline_section(self, ln: Line) -> bool:
+        """ "６ 閉  会" between bullets of a summary: a section heading with nothing to cite."""
+        if (
+            self.layout == "summary"
+            and not ln.bullet
+            and not self._sentence_open()
+            and _NUMBERED_SECTION.match(ln.text)
+            and not _prefixed(ln.text)
+        ):
+            self._close()
+            return True
+        return False
 
-        if cur is None:
-            role = ROLE_UNKNOWN if doc_kind != "summary" else section_role
-            cur = open_(ln.no, role, default_label(role), None, marked=False)
-        cur.add(ln.no, text)
-        if not cur.marked and not blank_is_break and _SENTENCE_END.search(text):
-            close()  # hard-wrapped prose: a sentence end at a line end ends the paragraph
-    close()
+    def _bullet(self, ln: Line) -> bool:
+        if not ln.bullet:
+            return False
+        role, label, speaker, text = _bullet_speaker(ln.text, self.section_role)
+        self._open(ln.no, role, label, speaker).add(ln.no, text)
+        return True
 
-    # 5. Meeting-level fields.
-    agenda_items: list[str] = []
-    for _, a in agenda_seen:
-        if a not in agenda_items:
-            agenda_items.append(a)
-    if agenda_seen:
-        metas.append(
-            _Meta(
-                "議題一覧",
-                "agenda-list",
-                agenda_seen[0][0],
-                agenda_seen[-1][0],
-                "／".join(agenda_items),
+    def _reply(self, ln: Line) -> bool:
+        """（事務局）… : a reply, separate from the bullet above it."""
+        pre = _prefixed(ln.text)
+        if not pre:
+            return False
+        role, label, speaker, rest = pre
+        self._open(ln.no, role, label, speaker).add(ln.no, rest)
+        return True
+
+    def _continue(self, ln: Line) -> None:
+        """Text that continues the current statement, or starts an unmarked paragraph."""
+        if self.cur is None:
+            role = self.section_role if self.layout == "summary" else ROLE_UNKNOWN
+            self.cur = _Open(
+                ln.no, role, _default_label(role), None, self.agenda, self.topic, False
             )
-        )
-    date = None
-    for meta in metas:
-        if meta.group == "date":
-            date = parse_date(meta.value)
+        self.cur.add(ln.no, ln.text)
+        if not self.cur.marked and not self.blank_is_break and _SENTENCE_END.search(ln.text):
+            self._close()  # hard-wrapped prose: a sentence end at a line end ends the paragraph
+
+
+# --- the meeting -------------------------------------------------------------------------------
+
+
+def _agenda_fact(seen: list[tuple[int, str]]) -> _Meta | None:
+    """議題一覧: every agenda heading, once, cited at the lines from the first to the last."""
+    if not seen:
+        return None
+    items = "／".join(dict.fromkeys(a for _, a in seen))
+    return _Meta("議題一覧", "agenda-list", seen[0][0], seen[-1][0], items)
+
+
+def _meeting_date(facts: list[_Meta], title: str) -> str | None:
+    """The first date fact that parses, else a date in the title."""
+    for fact in facts:
+        if fact.group == "date":
+            date = parse_date(fact.value)
             if date:
-                break
-    if date is None:
-        date = parse_date(title)
-    venue = next((m.value for m in metas if m.group == "venue" and m.value), None)
+                return date
+    return parse_date(title)
 
-    metas.sort(key=lambda m: (m.start, m.end))
-    statements: list[Statement] = []
-    for m in metas:
-        text = m.text
-        statements.append(
-            Statement(
-                meeting_id=meeting_id,
-                file=doc.file,
-                order=len(statements),
-                text=text,
-                norm_text=nfkc(text),
-                role=ROLE_META,
-                start_line=m.start,
-                end_line=m.end,
-                role_label=m.label,
-                kind="meta",
-            )
-        )
-    base = len(statements)
-    statements.extend(replace(s, order=base + i) for i, s in enumerate(body))
-    statements = link_answers(statements)  # （事務局） replies answer the member before them
 
-    if doc_kind == "paragraphs":
+def _fact_statement(fact: _Meta, order: int, meeting_id: str, file: str) -> Statement:
+    return Statement(
+        meeting_id=meeting_id,
+        file=file,
+        order=order,
+        text=fact.text,
+        norm_text=nfkc(fact.text),
+        role=ROLE_META,
+        start_line=fact.start,
+        end_line=fact.end,
+        role_label=fact.label,
+        kind="meta",
+    )
+
+
+def _statement(said: _Open, order: int, meeting_id: str, file: str) -> Statement | None:
+    """The collected lines as one statement (None when only PDF glyphs were collected)."""
+    joined, line_map = join_mapped(said.parts)
+    text = PUA.sub("", joined).strip()
+    if text != joined:
+        line_map = ()  # offsets no longer hold: chunks fall back to the whole span
+    if not text:
+        return None
+    return Statement(
+        meeting_id=meeting_id,
+        file=file,
+        order=order,
+        text=text,
+        norm_text=nfkc(text),
+        role=said.role,
+        start_line=said.start,
+        end_line=max(said.start, said.parts[-1][0]),
+        role_label=said.role_label,
+        speaker=said.speaker,
+        agenda=said.agenda,
+        topic=said.topic,
+        line_map=line_map,
+    )
+
+
+def _warnings(layout: str, date: str | None) -> list[str]:
+    warnings = []
+    if layout == "paragraphs":
         warnings.append(
             "議事録の構造（発言者・箇条書き・議題）を検出できなかったため、段落単位で取り込みました"
             "（発言者の役割は unknown）。"
@@ -646,6 +670,42 @@ def parse(doc: RawDocument, reason: str = "") -> Meeting:
             "開催日が見つかりません（日付での絞り込みには一致しません）。"
             " / No meeting date found: date filters will not match this meeting."
         )
+    return warnings
+
+
+def detect(lines: list[Line]) -> str | None:
+    """The fallback recogniser: always applies (it ends in paragraphs when nothing matches)."""
+    return "summary / committee layout (bullets, headings, ◆◎△ speaker lines) or paragraphs"
+
+
+def parse(doc: RawDocument, reason: str = "") -> Meeting:
+    """Structure one document. Never raises on odd text: unrecognised layouts become
+    paragraphs with a warning."""
+    lines = [clean_line(i, raw) for i, raw in enumerate(doc.lines, 1)]
+    content = [ln for ln in lines if ln.text]
+    layout = _layout(content)
+    header = _header(content, layout)
+    title, title_lines = _title(header, layout, doc.path.stem)
+    facts, taken = _header_facts(header, layout, {ln.no for ln in title_lines})
+    body = _Body(
+        lines, layout, _blank_is_break(lines, content), _default_role(layout, title), taken
+    ).read()
+    facts += body.facts
+    agenda_list = _agenda_fact(body.agenda_seen)
+    if agenda_list:
+        facts.append(agenda_list)
+    date = _meeting_date(facts, title)
+
+    meeting_id = slug(doc)
+    statements = [
+        _fact_statement(f, i, meeting_id, doc.file)
+        for i, f in enumerate(sorted(facts, key=lambda f: (f.start, f.end)))
+    ]
+    for said in body.said:
+        st = _statement(said, len(statements), meeting_id, doc.file)
+        if st is not None:
+            statements.append(st)
+    statements = link_answers(statements)  # （事務局） replies answer the member before them
 
     return Meeting(
         id=meeting_id,
@@ -658,10 +718,10 @@ def parse(doc: RawDocument, reason: str = "") -> Meeting:
         session=_session(title),
         format_reason=reason,
         date=date,
-        venue=venue,
-        agenda=tuple(agenda_items),
-        doc_kind=doc_kind,
+        venue=next((f.value for f in facts if f.group == "venue" and f.value), None),
+        agenda=tuple(dict.fromkeys(a for _, a in body.agenda_seen)),
+        doc_kind=layout,
         encoding=doc.encoding,
         sha256=doc.sha256,
-        warnings=tuple(warnings),
+        warnings=tuple(_warnings(layout, date)),
     )

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from rag.dates import KANJI_NUM, kanji_to_int, parse_date
 from rag.exchange import link_answers, split_answer, split_question
@@ -33,11 +32,9 @@ from rag.types import (
     ROLE_SECRETARIAT,
     Attendee,
     Meeting,
+    RawDocument,
     Statement,
 )
-
-if TYPE_CHECKING:
-    from rag.ingest import RawDocument
 
 _NUM = rf"[{KANJI_NUM}0-9０-９]+"
 # ○議長（石川良一君）　text   ○百十六番（増子ひろき君）　text   ○議長 (石川良一君）
