@@ -181,11 +181,11 @@ def train_fold(base, rows, label: str) -> dict:
 
 
 def _auc(scores: np.ndarray, labels: np.ndarray) -> float:
-    pos, neg = scores[labels > 0], scores[labels == 0]
-    if not len(pos) or not len(neg):
+    from sklearn.metrics import roc_auc_score
+
+    if labels.min() == labels.max():  # one class only: AUC is undefined
         return float("nan")
-    ranks = np.argsort(np.argsort(np.concatenate([pos, neg]))) + 1
-    return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+    return float(roc_auc_score(labels, scores))
 
 
 def score_groups(reader, groups, cache: dict) -> None:
