@@ -280,8 +280,10 @@ def main() -> int:
     # Out-of-fold scores for the judge, kept across runs (keyed by question id and passages).
     score_file = args.cache / "reader_scores.pkl"
     scores = pickle.loads(score_file.read_bytes()) if score_file.is_file() else {}
-    stamp = hashlib.sha256(b"".join(np.ascontiguousarray(t).tobytes() for t in tuned["A"].values()))
-    stamp = stamp.hexdigest()[:16]
+    # Both readers score rows (each the other fold's), so the cache is valid only for both.
+    stamp = hashlib.sha256(
+        b"".join(np.ascontiguousarray(t).tobytes() for f in "AB" for t in tuned[f].values())
+    ).hexdigest()[:16]
     if scores.get("_stamp") != stamp:
         scores = {"_stamp": stamp}
     for f, other in (("A", "B"), ("B", "A")):
