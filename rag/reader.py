@@ -29,7 +29,6 @@ import numpy as np
 from rag.config import Settings
 
 MODEL_FILE = Path(__file__).with_name("models") / "reader.safetensors"
-META_FILE = MODEL_FILE.with_suffix(".json")
 # Question + passage tokens read per pair. 256 holds the p90 tokyo2020 chunk (227 tokens with
 # its prefix) plus a 30-token question; longer passages are cut at the end.
 MAX_TOKENS = 256
