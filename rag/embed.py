@@ -529,11 +529,17 @@ class Embedder:
         msg = "埋め込みを計算しています / embedding passages"
         if progress:
             progress(0, n, msg)
-        for start in range(0, n, group):
+        done = 0
+        # Longest group first, as sentence-transformers orders a single encode(): taken shortest
+        # first, ever larger activations fragment the heap and the process ends ~1 GB larger
+        # (tokyo2020: 2.5 GB against 1.4-1.6 GB for bare encode). The groups, and so the
+        # vectors, are the same either way.
+        for start in reversed(range(0, n, group)):
             idx = order[start : start + group]
             out[idx] = self._encode([texts[i] for i in idx], self.passage_prompt)
+            done += len(idx)
             if progress:
-                progress(min(start + group, n), n, msg)
+                progress(done, n, msg)
         return out
 
 

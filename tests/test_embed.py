@@ -134,3 +134,33 @@ def test_query_vectors_are_remembered_and_can_be_forgotten(embedder, monkeypatch
     embedder.clear_query_cache()
     embedder.embed_queries([q])
     assert calls == [1, 1]
+
+
+class _LengthModel:
+    """Stands in for sentence-transformers: one call per group, a text's vector is its length."""
+
+    def __init__(self) -> None:
+        self.prompts: dict[str, str] = {}
+        self.calls: list[list[str]] = []
+
+    def get_embedding_dimension(self) -> int:
+        return 2
+
+    def encode(self, texts: list[str], **_: object) -> np.ndarray:
+        self.calls.append(texts)
+        return np.array([[len(t), 1.0] for t in texts], dtype=np.float32)
+
+
+def test_embed_passages_takes_the_longest_group_first() -> None:
+    from rag.embed import Embedder
+
+    model = _LengthModel()
+    emb = Embedder(model, "fake", "fp", Settings(batch_size=2))  # groups of 16 texts
+    texts = ["あ" * (1 + (i * 7) % 40) for i in range(40)]
+    seen: list[int] = []
+    vecs = emb.embed_passages(texts, progress=lambda done, n, _msg: seen.append(done))
+    assert vecs[:, 0].tolist() == [len(t) for t in texts]  # each row is its own text's vector
+    assert [len(c) for c in model.calls] == [8, 16, 16]  # the same groups as shortest first...
+    firsts = [max(len(t) for t in c) for c in model.calls]
+    assert firsts == sorted(firsts, reverse=True)  # ...taken longest first (smaller peak memory)
+    assert seen == [0, 8, 24, 40]
