@@ -26,7 +26,7 @@ from rag.text import detect_lang
 SOURCES: tuple[str, ...] = ("glossary", "jmdict")
 # Japanese terms taken from JMdict per English word or phrase: its best-ranked entries
 # (rag.jmdict.Entry.rank_key). BENCHMARKS.md, "English questions", compares 1, 2 and 3.
-JMDICT_TERMS = 2
+JMDICT_TERMS = 1
 
 
 def _words(s: str) -> frozenset[str]:
