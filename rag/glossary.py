@@ -1,17 +1,14 @@
 """English → Japanese terms of public administration, for English questions over Japanese minutes.
 
-The keyword side cannot see an English question at all (no shared terms), and the small
-multilingual model finds cross-lingual matches less reliably than same-language ones. So an
-English question is expanded with the Japanese terms of this general glossary before
-retrieval; the original question is kept. The list is deliberately generic (government,
-municipal and ICT-policy vocabulary), not built from any particular set of minutes.
+The domain half of ``rag.translate``: the words for which a general dictionary's first choice
+is not this domain's (member → 委員, not メンバー; talent → 人材, not 才能), chosen by hand.
+The list is deliberately generic (government, municipal and ICT-policy vocabulary), not built
+from any particular set of minutes.
 """
 
 from __future__ import annotations
 
 import re
-
-from rag.text import detect_lang
 
 # Multi-word phrases are matched before single words (longest first).
 GLOSSARY: dict[str, tuple[str, ...]] = {
@@ -227,30 +224,9 @@ _KEYS = sorted(GLOSSARY, key=len, reverse=True)
 _PATTERN = re.compile(r"(?<![a-z0-9])(" + "|".join(re.escape(k) for k in _KEYS) + r")(?![a-z0-9])")
 
 
-def japanese_terms(question: str) -> list[str]:
-    """Japanese glossary terms for the English words and phrases in ``question`` (in order,
-    without repeats). Longer phrases win over the single words inside them."""
-    out: list[str] = []
-    for m in _PATTERN.finditer(question.lower()):
-        for term in GLOSSARY[m.group(1)]:
-            if term not in out:
-                out.append(term)
-    return out
-
-
-def english_keys(question: str) -> list[str]:
-    """The English words and phrases of ``question`` that the glossary translates."""
-    return [m.group(1) for m in _PATTERN.finditer(question.lower())]
-
-
-def expand_query(question: str) -> str:
-    """``question`` followed by its Japanese glossary terms (unchanged when there are none)."""
-    terms = japanese_terms(question)
-    return f"{question} {' '.join(terms)}" if terms else question
-
-
-def search_queries(question: str, expand_dense: bool) -> tuple[str, str]:
-    """(dense query, keyword query): an English question gets the Japanese glossary terms on
-    the keyword side, and on the dense side too when ``expand_dense``; others stay as typed."""
-    expanded = expand_query(question) if detect_lang(question) == "en" else question
-    return (expanded if expand_dense else question), expanded
+def matches(question: str) -> list[tuple[int, str, tuple[str, ...]]]:
+    """(position, English key, Japanese terms) for each glossary word or phrase in
+    ``question``, in order; longer phrases win over the single words inside them."""
+    return [
+        (m.start(), m.group(1), GLOSSARY[m.group(1)]) for m in _PATTERN.finditer(question.lower())
+    ]

@@ -176,7 +176,7 @@ def question_view(
     terms = judge_terms(question)
     idf, known = term_stats(index, terms)
     if qvec is None and len(index.chunks):
-        from rag.glossary import search_queries
+        from rag.translate import search_queries
 
         dense_query, _ = search_queries(question, index.settings.expand_dense)
         qvec = index.embedder().embed_queries([dense_query])[0]

@@ -1,6 +1,6 @@
 """Understanding a question: its topic words, the speaker roles and meeting facts it asks
 about, and the numbers it names. Used by retrieval-side judgement (rag/judge.py) and by the
-answer stages; imports nothing above rag.text / rag.types / rag.glossary.
+answer stages; imports nothing above rag.text / rag.types / rag.translate.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from rag.glossary import english_keys, japanese_terms
-from rag.text import detect_lang, nfkc, squash
+from rag.text import nfkc, squash
+from rag.translate import FRAME_WORDS, translations
 from rag.types import (
     ROLE_ASSEMBLY_MEMBER,
     ROLE_CHAIR,
@@ -34,18 +34,7 @@ _JA_STOP = _words(
     挙 触 述べ 話題 議論 質問 回答 答 尋 求 必要 大切 重要 可能 場合 以下 以上 次 前 中 各
     テーマ ところ もの こと"""
 )
-_EN_STOP = _words(
-    """a an the of about on in at to for from by with and or but not no is are was were be been
-    being do does did done doing have has had what which who whom whose when where why how
-    whether that this these those there their they them it its any anyone anything some
-    someone something say says said saying tell told mention mentioned mentions discuss
-    discussed talk talked speak spoke comment comments commented opinion opinions think
-    thought view views member members secretariat chair chairman chairperson official
-    officials committee meeting meetings minutes please me my we our you your i regarding
-    concerning get got give given like can could should would will shall may might must
-    kind kinds sort type else other others also more most much many anything else
-    statement statements raised point points question questions answer answers"""
-)
+_EN_STOP = FRAME_WORDS
 
 # Meeting-info facets (asked about the meeting itself rather than what was said in it).
 _FACETS: dict[str, re.Pattern[str]] = {
@@ -230,17 +219,16 @@ def numbers(text: str) -> set[str]:
 
 def judge_terms(question: str) -> list[str]:
     """The topic words relevance is judged on. An English question's own words cannot occur in
-    Japanese minutes, so its glossary translations stand in for the words they translate;
-    untranslated words (names such as FIWARE, or a topic the glossary lacks) stay as they are."""
+    Japanese minutes, so their Japanese terms (rag.translate) stand in for the words they
+    translate; untranslated words (names such as FIWARE, or a word no source knows) stay."""
     terms = content_terms(question)
-    if detect_lang(question) != "en":
+    found = translations(question)
+    if not found:
         return terms
-    glossed = japanese_terms(question)
-    if not glossed:
-        return terms
-    translated = set(content_terms(" ".join(english_keys(question))))
+    translated = set(content_terms(" ".join(t.english for t in found)))
     kept = [t for t in terms if t not in translated]
-    return kept + [t for t in content_terms(" ".join(glossed)) if t not in kept]
+    japanese = " ".join(term for t in found for term in t.terms)
+    return kept + [t for t in content_terms(japanese) if t not in kept]
 
 
 def folded(text: str) -> str:

@@ -15,9 +15,9 @@ import numpy as np
 
 from rag.config import Settings
 from rag.errors import ConfigError
-from rag.glossary import search_queries
 from rag.lazy import lazy_classes
 from rag.text import nfkc
+from rag.translate import search_queries
 from rag.types import Chunk, Filters, Hit, expand_roles, source_dict, speaker_matches
 
 if TYPE_CHECKING:

@@ -199,8 +199,8 @@ def _vector_store_class() -> type:
     from langchain_core.documents import Document
     from langchain_core.vectorstores import VectorStore
 
-    from rag.glossary import search_queries
     from rag.retrieve import filter_mask
+    from rag.translate import search_queries
     from rag.types import source_dict
 
     class MinutesVectorStore(VectorStore):
