@@ -28,6 +28,16 @@ def test_bm25_bigrams_match_inside_unsegmented_compounds() -> None:
     assert set(tokenize("連携基盤")) & set(tokenize("データ連携基盤整備事業"))
 
 
+def test_bm25_bigrams_cover_hiragana_and_latin_runs() -> None:
+    from rag.retrieve import _BIGRAM_MARK, tokenize
+
+    # Phrasing written in kana (受け入れる / うけいれ) and Latin names share bigrams too.
+    toks = set(tokenize("感染者をうけいれる体制とgoogle検索"))
+    assert {_BIGRAM_MARK + "うけ", _BIGRAM_MARK + "いれ", _BIGRAM_MARK + "go"} <= toks
+    # Spaces and punctuation end a run: no bigram spans them.
+    assert _BIGRAM_MARK + "京都" not in tokenize("東京 都庁、京")
+
+
 def test_bm25_scores_full_width_query_against_half_width_text() -> None:
     from rag.retrieve import bm25_scores, build_bm25
 
