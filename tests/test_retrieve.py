@@ -28,13 +28,15 @@ def test_bm25_bigrams_match_inside_unsegmented_compounds() -> None:
     assert set(tokenize("連携基盤")) & set(tokenize("データ連携基盤整備事業"))
 
 
-def test_bm25_bigrams_cover_hiragana_and_latin_runs() -> None:
+def test_bm25_bigrams_cover_latin_and_digits_but_not_the_question_frame() -> None:
     from rag.retrieve import _BIGRAM_MARK, tokenize
 
-    # Phrasing written in kana (受け入れる / うけいれ) and Latin names share bigrams too.
-    toks = set(tokenize("感染者をうけいれる体制とgoogle検索"))
-    assert {_BIGRAM_MARK + "うけ", _BIGRAM_MARK + "いれ", _BIGRAM_MARK + "go"} <= toks
-    # Spaces and punctuation end a run: no bigram spans them.
+    # Names and numbers written in Latin letters and digits share bigrams (google / Google検索).
+    toks = set(tokenize("Google検索の2014年"))
+    assert {_BIGRAM_MARK + "go", _BIGRAM_MARK + "le", _BIGRAM_MARK + "4年"} <= toks
+    # Hiragana ends a run: the question's frame (委員の意見は) yields no bigram of its own.
+    assert not any(t.startswith(_BIGRAM_MARK) and "の" in t for t in tokenize("委員の意見は"))
+    # Spaces and punctuation end a run too.
     assert _BIGRAM_MARK + "京都" not in tokenize("東京 都庁、京")
 
 
