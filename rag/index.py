@@ -331,14 +331,16 @@ def _check_model(manifest: dict, settings: Settings) -> None:
 
 
 def _load_bm25(d: Path, manifest: dict, chunks: list[Chunk]) -> Any:
+    from rag.chunk import keyword_texts
     from rag.retrieve import BM25_TOKENIZER, build_bm25
 
     if manifest.get("bm25_tokenizer") == BM25_TOKENIZER and (d / "bm25").is_dir():
         import bm25s
 
         return bm25s.BM25.load(str(d / "bm25"), show_progress=False, verbosity=0)
-    # Built with another tokenizer version: rebuilding the keyword part is enough.
-    return build_bm25([c.index_text for c in chunks])
+    # Built with another tokenizer or keyword-text version: rebuilding the keyword part from
+    # the stored chunks is enough (the vectors stay valid); the next `index` run stores it.
+    return build_bm25(keyword_texts(chunks))
 
 
 # --- build -----------------------------------------------------------------------------------
@@ -548,6 +550,7 @@ def write_index(
     vectors: np.ndarray,
     ann: bool,
 ) -> None:
+    from rag.chunk import keyword_texts
     from rag.retrieve import BM25_TOKENIZER, build_bm25
 
     # Fixed-width time first: version folders sort by age (recovery picks the last one).
@@ -556,7 +559,7 @@ def write_index(
     try:
         store = STORE.build(vectors, ann=ann, threads=settings.threads)
         store.save(tmp)
-        bm25 = build_bm25([c.index_text for c in chunks])
+        bm25 = build_bm25(keyword_texts(chunks))
         bm25.save(str(tmp / "bm25"), show_progress=False)
         _fault("write")
         _write_json(tmp / "chunks.json", [chunk_to_dict(c) for c in chunks])

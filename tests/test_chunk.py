@@ -130,3 +130,20 @@ def test_meta_statements_and_empty_text() -> None:
     assert [c.kind for c in chunks] == ["meta"]
     assert "日時" in chunks[0].index_text.split("\n")[0]
     assert "令和5年2月8日" in chunks[0].index_text
+
+
+def test_keyword_text_of_later_parts_carries_the_statement_lead() -> None:
+    from rag.chunk import LEAD_MAX_CHARS, keyword_texts
+
+    lead = "次に、人材確保の課題と解決策についてでございますが、現行の経営形態では定数が決まる。"
+    body = "薬剤師など職種によっては配置までに時間を要しております。" * 20
+    st = _statement(0, lead + body)
+    short = _statement(1, "ＤＸ推進には人材が必要だ。")
+    chunks = chunk_meeting(_meeting(st, short), Settings())
+    texts = keyword_texts(chunks)
+    assert len(chunks) > 2 and len(texts) == len(chunks)
+    # The first part and a one-part statement are indexed as embedded: header + text.
+    assert texts[0] == chunks[0].index_text and texts[-1] == chunks[-1].index_text
+    for c, t in zip(chunks[1:-1], texts[1:-1], strict=True):
+        assert c.part > 0 and "人材確保" not in c.index_text
+        assert t.startswith(nfkc(lead)[:LEAD_MAX_CHARS]) and t.endswith(c.index_text)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import rag
@@ -249,3 +251,23 @@ def test_indexing_one_file_adds_it_and_keeps_the_others_unless_pruned(small, tmp
     assert report.texts_embedded < report.chunks_total  # the kept files were not re-embedded
     build_index([one], s, prune=True)
     assert names() == {"c.txt"}
+
+
+def test_index_of_an_older_keyword_version_gets_its_bm25_rebuilt_on_load(small) -> None:
+    from rag.chunk import keyword_texts
+    from rag.index import build_index, load_index
+    from rag.retrieve import BM25_TOKENIZER, bm25_scores, build_bm25
+
+    s, docs = small
+    build_index([docs], s)
+    manifest = s.index_dir / "manifest.json"
+    m = json.loads(manifest.read_text("utf-8"))
+    m["bm25_tokenizer"] = "sudachi-core-B-normalized-nopunct+bigram-v1"
+    manifest.write_text(json.dumps(m), "utf-8")
+    shutil.rmtree(s.index_dir / "bm25")  # an old part is not read: it is rebuilt
+    idx = load_index(s)
+    assert idx.manifest["bm25_tokenizer"] != BM25_TOKENIZER
+    query = "除雪車の位置情報"
+    expected = bm25_scores(build_bm25(keyword_texts(idx.chunks)), query)
+    assert expected is not None
+    assert np.allclose(bm25_scores(idx.bm25, query), expected)

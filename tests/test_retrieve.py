@@ -28,6 +28,21 @@ def test_bm25_bigrams_match_inside_unsegmented_compounds() -> None:
     assert set(tokenize("連携基盤")) & set(tokenize("データ連携基盤整備事業"))
 
 
+def test_bm25_bigrams_cover_kana_and_latin_runs_but_not_a_querys_frame() -> None:
+    from rag.retrieve import _BIGRAM_MARK, tokenize
+
+    # Wording with kana (受け入れる), names in Latin letters and numbers share bigrams.
+    toks = set(tokenize("感染者を受け入れる体制とGoogle検索の2014年"))
+    assert {_BIGRAM_MARK + "受け", _BIGRAM_MARK + "go", _BIGRAM_MARK + "4年"} <= toks
+    # A passage keeps 委員の意見 whole; a question's frame (委員の意見は) adds no bigram.
+    assert _BIGRAM_MARK + "の意" in tokenize("委員の意見は次の通り")
+    frame = tokenize("予算について委員の意見は？", query=True)
+    assert _BIGRAM_MARK + "予算" in frame
+    assert not {_BIGRAM_MARK + "員の", _BIGRAM_MARK + "の意"} & set(frame)
+    # Spaces and punctuation end a run.
+    assert _BIGRAM_MARK + "京都" not in tokenize("東京 都庁、京")
+
+
 def test_bm25_scores_full_width_query_against_half_width_text() -> None:
     from rag.retrieve import bm25_scores, build_bm25
 
