@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from rag.question import asks_quantity, asks_reply, contains, folded, judge_terms, numbers
+from rag.asked import KINDS, asked_kinds, held_kinds
+from rag.question import asks_reply, contains, folded, judge_terms, numbers
 from rag.text import detect_lang
 from rag.types import (
     ROLE_CHAIR,
@@ -71,6 +72,7 @@ FEATURES = (
     "bm25_rel",  # BM25 score relative to the best candidate's (0 = no keyword match)
     "log_drank",
     "log_brank",
+    "log_frank",  # rank in the hybrid (fused) order the judge re-ranks
     "cov",  # share of topic words in the passage (long compounds count by bigrams)
     "idf_cov",  # the same, weighted by each word's idf in these minutes
     "rare_in",  # the question's rarest word that the minutes know is in this passage
@@ -79,8 +81,10 @@ FEATURES = (
     "no_terms",
     "num_q",  # the question names a number
     "num_hit",  # share of its numbers that the passage names
-    "qty_asked",  # the question asks for an amount, count or time (予算はいくら / how many)
-    "qty_missing",  # ... and the passage names no number at all
+    # Per kind of answer asked (rag/asked.py: when, amount, who, where, org, decided): the
+    # question asks for it, and it does but this passage holds nothing of that kind.
+    *(f"{k}_asked" for k in KINDS),
+    *(f"{k}_missing" for k in KINDS),
     "role_asked",
     "role_match",
     "reply_asked",
@@ -100,9 +104,10 @@ FEATURES = (
 # trees are held to what the feature means (more of the question's words in the passage never
 # makes it less relevant), so sparse corners of the data cannot flip a feature's sense.
 MONOTONE = {
-    "cos": 1, "lift": 1, "gap": 1, "bm25_rel": 1, "log_drank": -1, "log_brank": -1,
-    "cov": 1, "idf_cov": 1, "rare_in": 1, "unknown": -1, "num_hit": 1, "qty_missing": -1,
+    "cos": 1, "lift": 1, "gap": 1, "bm25_rel": 1, "log_drank": -1, "log_brank": -1, "log_frank": -1,
+    "cov": 1, "idf_cov": 1, "rare_in": 1, "unknown": -1, "num_hit": 1,
     "role_match": 1, "reply_match": 1, "speaker_hit": 1, "en_idf_cov": 1,
+    **{f"{k}_missing": -1 for k in KINDS},
 }  # fmt: skip
 
 
@@ -119,7 +124,6 @@ class QuestionView:
     roles: tuple[str, ...]
     reply: bool
     mean_cos: float
-    quantity: bool = False
 
 
 # --- corpus statistics -------------------------------------------------------------------
@@ -190,11 +194,16 @@ def question_view(
         roles=tuple(roles),
         reply=asks_reply(question),
         mean_cos=mean_cosine(index, qvec) if qvec is not None else 0.0,
-        quantity=asks_quantity(question),
     )
 
 
 # --- features ----------------------------------------------------------------------------
+
+
+def _named(chunk: Any) -> bool:
+    """The statement's speaker is a person or a specific office, not a kind (委員, 事務局)."""
+    name = folded(chunk.speaker or "")
+    return len(name) >= 2 and name not in _GENERIC_LABELS
 
 
 def _speaker_named(chunk: Any, question_folded: str) -> bool:
@@ -223,6 +232,7 @@ def passage_features(view: QuestionView, hits: Sequence[Hit]) -> np.ndarray:
     rarest = max(known_idf)[1] if known_idf else None
     unknown = sum(w for w, k in zip(view.idf, view.known, strict=True) if not k) / total_idf
     qf = folded(view.text)
+    asks = asked_kinds(view.text)
     for i, h in enumerate(hits):
         c = h.chunk
         hay = folded(passage_text(c))
@@ -230,7 +240,8 @@ def passage_features(view: QuestionView, hits: Sequence[Hit]) -> np.ndarray:
         present = [contains(t, hay) for t in view.terms]
         cov = sum(present) / len(present) if present else 0.0
         idf_cov = sum(p * w for p, w in zip(present, view.idf, strict=True)) / total_idf
-        nums = numbers(c.text) if (view.numbers or view.quantity) else set()
+        nums = numbers(c.text) if view.numbers else set()
+        held = held_kinds(c.text, _named(c)) if asks else frozenset()
         is_reply = c.role in _REPLY_ROLES
         role_match = bool(view.roles) and (
             c.role in view.roles or (c.role_label or "") in view.roles
@@ -245,6 +256,7 @@ def passage_features(view: QuestionView, hits: Sequence[Hit]) -> np.ndarray:
             "bm25_rel": (h.bm25_score or 0.0) / best_bm25 if best_bm25 > 0 and keyword else 0.0,
             "log_drank": math.log1p(h.dense_rank or MISSING_RANK),
             "log_brank": math.log1p((h.bm25_rank if keyword else None) or MISSING_RANK),
+            "log_frank": math.log1p(h.rank),
             "cov": cov,
             "idf_cov": idf_cov if view.terms else 0.0,
             "rare_in": float(rarest is not None and contains(rarest, hay) > 0),
@@ -253,8 +265,8 @@ def passage_features(view: QuestionView, hits: Sequence[Hit]) -> np.ndarray:
             "no_terms": float(not view.terms),
             "num_q": float(bool(view.numbers)),
             "num_hit": len(view.numbers & nums) / len(view.numbers) if view.numbers else 0.0,
-            "qty_asked": float(view.quantity),
-            "qty_missing": float(view.quantity and not nums),
+            **{f"{k}_asked": float(k in asks) for k in KINDS},
+            **{f"{k}_missing": float(k in asks and k not in held) for k in KINDS},
             "role_asked": float(bool(view.roles)),
             "role_match": float(role_match),
             "reply_asked": float(view.reply),

@@ -28,7 +28,7 @@ def _words(s: str) -> set[str]:
 
 
 # Words that shape a question but say nothing about its topic.
-_JA_STOP = _words(
+JA_STOP_WORDS = _words(
     """何 誰 言 述 話 意見 発言 委員 事務局 座長 議長 会長 委員長 有識者 構成員 説明員 会議 議事録
     議事 内容 教 説明 関 対 点 方 事 等 時 際 今回 本 回 的 主 他 件 様 考 思 指摘 提案 声 者 人
     挙 触 述べ 話題 議論 質問 回答 答 尋 求 必要 大切 重要 可能 場合 以下 以上 次 前 中 各
@@ -94,7 +94,7 @@ def content_terms(text: str) -> list[str]:
     out: list[str] = []
     for t in _TERM.findall(nfkc(text).lower()):
         t = t.strip(".-+")
-        if not t or t in _JA_STOP or t in _EN_STOP or t in _FACET_WORDS:
+        if not t or t in JA_STOP_WORDS or t in _EN_STOP or t in _FACET_WORDS:
             continue
         if len(t) == 1:
             continue
@@ -171,21 +171,6 @@ _ASKS_REPLY = re.compile(
 _KANJI_DIGITS = {c: str(i) for i, c in enumerate("〇一二三四五六七八九")}
 _KANJI_RUN = re.compile(r"[〇一二三四五六七八九十百千]+")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
-
-
-# A question that asks for an amount, a count or a time (予算はいくら / 何年 / 何団体 / how
-# much): a passage that names no number cannot answer it, however close its topic. 何 + any
-# kanji covers the counters (何件, 何社, 何団体, 何割); 何故 / 何事 are rare in such questions.
-_ASKS_QUANTITY = re.compile(
-    r"いくら|何(?:か所|箇所|%|パーセント|[\u4e00-\u9fff])|どれ(?:くらい|ほど|だけ)|金額|予算|費用|"
-    r"人数|件数|割合|期限|締め切り|いつ(?:まで|から)?|"
-    r"\bhow (?:much|many|long|often)\b|\bbudget\b|\bcost\b|\bwhen\b|\bwhat year\b|\bdeadline\b",
-    re.IGNORECASE,
-)
-
-
-def asks_quantity(question: str) -> bool:
-    return bool(_ASKS_QUANTITY.search(nfkc(question)))
 
 
 def asks_reply(question: str) -> bool:

@@ -16,7 +16,7 @@ import numpy as np
 from rag.config import Settings
 from rag.errors import ConfigError
 from rag.lazy import lazy_classes
-from rag.question import _JA_STOP
+from rag.question import JA_STOP_WORDS
 from rag.text import nfkc
 from rag.translate import search_queries
 from rag.types import Chunk, Filters, Hit, expand_roles, source_dict, speaker_matches
@@ -48,7 +48,7 @@ _BIGRAM_RUN = re.compile(r"[^\W_]{2,}")
 # corpus/). Words of one character (何, 言) are left alone: they sit inside topic compounds.
 # JSQuAD dev recall@1 0.926 without the blanking, 0.925 with it.
 _FRAME = re.compile(
-    "|".join(re.escape(w) for w in sorted(_JA_STOP, key=len, reverse=True) if len(w) >= 2)
+    "|".join(re.escape(w) for w in sorted(JA_STOP_WORDS, key=len, reverse=True) if len(w) >= 2)
 )
 _BIGRAM_MARK = "\u0002"
 

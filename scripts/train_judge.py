@@ -71,6 +71,10 @@ class Group:
     key: str = ""  # what the splits are drawn by (question id, tokyo source, JSQuAD article)
     question: str = ""
     passages: tuple[str, ...] = ()  # what the reader reads of each candidate (rag.reader)
+    # The judge's inputs, kept so that `--reuse` recomputes the features of the current
+    # rag/judge.py without retrieving again (a changed feature needs no new collection).
+    view: object = None
+    hits: tuple = ()
 
 
 def _hash01(text: str) -> float:
@@ -147,6 +151,8 @@ def _group(index, qid, source, question, gold, answerable, key, exclude_file=Non
         key=key,
         question=question,
         passages=tuple(reader_text(h.chunk) for h in hits),
+        view=view,
+        hits=tuple(hits),
     )
 
 
@@ -298,7 +304,12 @@ def _fit(groups: list[Group], C: float) -> RelevanceModel:
 
 
 # Boosted-tree settings tried against the logistic model (dev log-loss picks one of them all).
-TREE_GRID = ({"max_depth": 3, "max_iter": 150}, {"max_depth": 3, "max_iter": 300})
+TREE_GRID = (
+    {"max_depth": 3, "max_iter": 150},
+    {"max_depth": 3, "max_iter": 300},
+    {"max_depth": 3, "max_iter": 600},
+    {"max_depth": 4, "max_iter": 300},
+)
 TREE_LEARNING_RATE = 0.05  # scikit-learn's usual range; fewer, larger steps overfit 100-row groups
 
 
@@ -485,9 +496,10 @@ def collect(args: argparse.Namespace) -> list[Group]:
 
     cached = args.cache / "groups.pkl"
     if args.reuse and cached.is_file():
-        return [
-            g if isinstance(g, Group) else Group(**g) for g in pickle.loads(cached.read_bytes())
-        ]
+        groups = [Group(**g) for g in pickle.loads(cached.read_bytes())]
+        if any(g.view is None for g in groups):
+            sys.exit(f"{cached} predates the stored judge inputs: run without --reuse once.")
+        return [replace(g, X=passage_features(g.view, g.hits)) for g in groups]
     print("collecting candidates and features…", flush=True)
     groups = minutes_groups(args.cache, args.shared) + tokyo_groups(args.cache, args.shared)
     groups += jsquad_groups(args.cache, args.shared)

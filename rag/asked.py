@@ -1,0 +1,100 @@
+"""What kind of answer a question asks for, and whether a passage holds one.
+
+A near miss (「自動運転の実証実験の予算は？」 where autonomous driving is discussed but no budget
+is named) shares its topic with the minutes; what it lacks is the *kind* of answer asked for: an
+amount, a date, a person, a place, a company, a decision. The judge gets, per kind, "asked" and
+"asked but this passage holds nothing of that kind"; how much each weighs is learned
+(rag/judge.py, scripts/train_judge.py). The patterns are the usual surface forms of Japanese and
+English question words and of the expressions that answer them, not tuned on any question file.
+
+Imports only rag.text.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.text import nfkc
+
+WHEN, AMOUNT, WHO, WHERE, ORG, DECIDED = "when", "amount", "who", "where", "org", "decided"
+KINDS = (WHEN, AMOUNT, WHO, WHERE, ORG, DECIDED)
+
+_I = re.IGNORECASE
+# A noun asks for its value only as the question's head (予算は？ / 件数を教えて), not as a
+# topic (費用の問題をどう扱うべきか).
+_ASKED_NOUN = r"(?:は|を教|[?？]|$)"
+_ASKS: dict[str, re.Pattern[str]] = {
+    WHEN: re.compile(
+        r"いつ|何年|何月|何日|何時|(?:時期|期限|締め?切り?|スケジュール)" + _ASKED_NOUN + "|"
+        r"\bwhen\b|\bwhat (?:year|date|month|time)\b|\bdeadline\b|\bby when\b",
+        _I,
+    ),
+    AMOUNT: re.compile(
+        r"いくら|何(?:人|件|社|団体|%|パーセント|割|名|か所|箇所|ヶ所|校|回|円|台|倍|市町村|"
+        r"自治体|世帯|機関|種類|項目|本)|どれ(?:くらい|ほど|だけ)|"
+        r"(?:金額|予算|費用|経費|人数|件数|割合|比率|数値目標)" + _ASKED_NOUN + "|"
+        r"\bhow (?:much|many)\b|\bbudget\b|\bcosts?\b|\bpercentage\b|\bnumber of\b|\bamount\b",
+        _I,
+    ),
+    WHO: re.compile(
+        r"誰|だれ|どなた|氏名|どの委員|どの議員|どの人|"
+        r"\bwho\b|\bwhose\b|\bwhich (?:member|person|official|people)\b",
+        _I,
+    ),
+    WHERE: re.compile(
+        r"どこ|場所|会場|どの(?:市|町|村|地域|自治体|地区)|何市|"
+        r"\bwhere\b|\bwhich (?:city|town|village|municipalit\w*|region|area|venue|place)\b",
+        _I,
+    ),
+    ORG: re.compile(
+        r"どの(?:企業|会社|事業者|業者|団体|ベンダー|メーカー)|(?:企業|会社|事業者|団体)名|社名|"
+        r"\bwhich (?:company|companies|firm|vendor|business|organi[sz]ation)\b|\bwhat company\b",
+        _I,
+    ),
+    DECIDED: re.compile(
+        r"決ま(?:った|る|り)|決定|決め(?:た|られ)|正式|承認|合意|確定|採択|可決|"
+        r"\b(?:decided|approved|finali[sz]ed|agreed|adopted|officially)\b",
+        _I,
+    ),
+}
+
+# Digits, or kanji numerals other than a lone 一 (一緒, 一方 are words, not amounts).
+_NUM = r"(?:\d[\d,.]*|[〇一二三四五六七八九十百千万億]{2,}|[二三四五六七八九十百千])"
+_HOLDS: dict[str, re.Pattern[str]] = {
+    WHEN: re.compile(
+        _NUM + r"\s*(?:年|月|日|時)|年度|上旬|中旬|下旬|今年|来年|昨年|本年|年内|今月|来月|"
+        r"令和|平成|昭和|元年|春|夏|秋|冬|四半期|\b(?:19|20)\d\d\b"
+    ),
+    # A number with a unit or counter (3人, 179自治体, 22%, 5億円, 二つ), not a date (2040年).
+    AMOUNT: re.compile(_NUM + r"\s*(?!年(?!間)|月(?!間)|日(?!間))[\u4e00-\u9fffぁ-んァ-ヶ%a-zA-Z]"),
+    WHO: re.compile(
+        r"[\u4e00-\u9fff]{1,4}(?:氏|さん|君|様|先生)|（[\u4e00-\u9fff\u3040-\u30ff]{2,10}君）"
+    ),
+    # A venue, or a named place something happens in (旭川市で, 会場), not any mention of 市.
+    WHERE: re.compile(
+        r"[\u4e00-\u9fff\u30a0-\u30ff]{1,6}(?:市|町|村|区|県|府|郡|国|州)(?:で|において|にて|内で)|"
+        r"会場|会議室|庁舎|ホール|センター|オンライン|web会議|ウェブ会議|場所",
+        _I,
+    ),
+    ORG: re.compile(
+        r"株式会社|有限会社|\(株\)|㈱|[\u30a0-\u30ffA-Za-z]{2,}社|財団|協会|法人|大学|"
+        r"\b(?:Inc|Corp|Ltd|LLC)\b",
+        _I,
+    ),
+    DECIDED: re.compile(r"決定|決ま|決め|承認|了承|合意|確定|採択|可決|議決|正式"),
+}
+
+
+def asked_kinds(question: str) -> frozenset[str]:
+    """The kinds of answer a question asks for (empty for "what did members say about X")."""
+    q = nfkc(question)
+    return frozenset(k for k, p in _ASKS.items() if p.search(q))
+
+
+def held_kinds(text: str, named_speaker: bool = False) -> frozenset[str]:
+    """The kinds of answer a passage can give. A statement by a named speaker answers "who"."""
+    t = nfkc(text)
+    kinds = {k for k, p in _HOLDS.items() if p.search(t)}
+    if named_speaker:
+        kinds.add(WHO)
+    return frozenset(kinds)
