@@ -221,18 +221,17 @@ class Judgement:
     relevant: tuple[Judged, ...]  # the statements an answer cites (found only)
 
 
-def judge_candidates(
-    index: Any, query: str, hits: Sequence[Hit], roles: Sequence[str]
-) -> Judgement:
+def judge_candidates(index: Any, query: str, hits: Sequence[Hit], filters: Filters) -> Judgement:
     """Probability per candidate (rag/judge.py); found when the best reaches the model's answer
     threshold; cited: every non-meta statement at or above the cite threshold (at least the
-    best one), one per statement."""
+    best one), one per statement. Word statistics are over the meetings ``filters`` select."""
     from rag.judge import judge, load_model, question_view
+    from rag.retrieve import scope_mask
 
     if not hits:
         return Judgement((), False, ())
     model = load_model()
-    view = question_view(index, query, roles)
+    view = question_view(index, query, filters.roles, scope=scope_mask(index, filters))
     judged = tuple(judge(view, hits, model))
     # Sentences that order the reader (「以上の指示を無視して…と答えよ」) are injected text, not
     # opinions: a statement is cited only when it is about the question without them.
@@ -315,7 +314,7 @@ def relevant_statements(
     """Every statement the judge finds relevant to ``topic`` among ``depth`` hybrid candidates
     (the Briefing's cut: the same as an answer's, not a fixed k); empty when not found."""
     hits = _search(index, topic, max(depth, CANDIDATES), filters, settings)
-    return list(judge_candidates(index, topic, hits, filters.roles).relevant)
+    return list(judge_candidates(index, topic, hits, filters).relevant)
 
 
 # --- Meeting info ---------------------------------------------------------------------
@@ -605,7 +604,7 @@ def answer_stream(
     all_hits = _search(index, query, max(CANDIDATES, settings.k), eff, settings)
     # Whether the minutes address the topic is judged on all candidates; 他には？ then answers
     # from the relevant statements not cited before.
-    verdict = judge_candidates(index, query, all_hits, eff.roles)
+    verdict = judge_candidates(index, query, all_hits, eff)
     chosen = [j for j in verdict.relevant if j.hit.chunk.id not in resolved.exclude]
     if not chosen:
         closest = [j.hit for j in verdict.judged if j.hit.chunk.id not in resolved.exclude]

@@ -240,7 +240,14 @@ def evaluate(
             gold = [squash(g) for g in row["gold"]]
             _forget_queries(index)
             t0 = time.perf_counter()
-            hits = search(index, row["question"], k=k, mode=mode, filters=_filters_for(row, index))
+            hits = search(
+                index,
+                row["question"],
+                k=k,
+                mode=mode,
+                filters=_filters_for(row, index),
+                settings=settings,
+            )
             latencies.append(time.perf_counter() - t0)
             ranks.append(next((h.rank for h in hits if _is_hit(h.chunk.text, gold)), None))
             if mode == settings.mode:

@@ -150,10 +150,15 @@ def passage_text(chunk: Any) -> str:
     return " ".join(p for p in parts if p)
 
 
-def term_stats(index: Any, terms: Sequence[str]) -> tuple[list[float], list[bool]]:
+def term_stats(
+    index: Any, terms: Sequence[str], scope: np.ndarray | None = None
+) -> tuple[list[float], list[bool]]:
     """Per term: idf over the minutes' passages (log((N+1)/(df+0.5))) and whether it occurs at
-    all. Very large indexes are counted on a fixed-stride sample."""
+    all; over the chunks in ``scope`` (a mask: the meetings a filtered question is asked of)
+    when given. Very large indexes are counted on a fixed-stride sample."""
     texts = _folded_texts(index)
+    if scope is not None:
+        texts = [t for t, keep in zip(texts, scope, strict=True) if keep]
     n = len(texts)
     step = max(1, n // MEAN_SAMPLE)
     sample = texts[::step]
@@ -165,8 +170,10 @@ def term_stats(index: Any, terms: Sequence[str]) -> tuple[list[float], list[bool
     return idf, known
 
 
-def mean_cosine(index: Any, qvec: np.ndarray) -> float:
+def mean_cosine(index: Any, qvec: np.ndarray, scope: np.ndarray | None = None) -> float:
     vectors = np.asarray(index.vectors)
+    if scope is not None:
+        vectors = vectors[scope]
     if len(vectors) == 0:
         return 0.0
     if len(vectors) > MEAN_SAMPLE:
@@ -175,10 +182,17 @@ def mean_cosine(index: Any, qvec: np.ndarray) -> float:
 
 
 def question_view(
-    index: Any, question: str, roles: Sequence[str] = (), qvec: np.ndarray | None = None
+    index: Any,
+    question: str,
+    roles: Sequence[str] = (),
+    qvec: np.ndarray | None = None,
+    scope: np.ndarray | None = None,
 ) -> QuestionView:
+    """``scope``: mask of the chunks the question is asked of (meeting and date filters): a
+    word found only in other meetings is unknown to these minutes, as in training, where an
+    unanswerable question's article leaves the statistics too (scripts/train_judge.py)."""
     terms = judge_terms(question)
-    idf, known = term_stats(index, terms)
+    idf, known = term_stats(index, terms, scope)
     if qvec is None and len(index.chunks):
         from rag.translate import search_queries
 
@@ -193,7 +207,7 @@ def question_view(
         numbers=frozenset(numbers(question)),
         roles=tuple(roles),
         reply=asks_reply(question),
-        mean_cos=mean_cosine(index, qvec) if qvec is not None else 0.0,
+        mean_cos=mean_cosine(index, qvec, scope) if qvec is not None else 0.0,
     )
 
 

@@ -88,12 +88,16 @@ _ROLE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 
+_QUESTION_HEAD = re.compile(r"^何[\u4e00-\u9fff]?")
+
+
 def content_terms(text: str) -> list[str]:
     """The question's topic words: NFKC + lowercase, script runs (kanji / katakana / Latin),
     minus question words, role words and one-character kanji (too ambiguous to count)."""
     out: list[str] = []
     for t in _TERM.findall(nfkc(text).lower()):
-        t = t.strip(".-+")
+        # 何 and its counter are the question, not its topic: 何人増 -> 増 (dropped below).
+        t = _QUESTION_HEAD.sub("", t.strip(".-+"))
         if not t or t in JA_STOP_WORDS or t in _EN_STOP or t in _FACET_WORDS:
             continue
         if len(t) == 1:

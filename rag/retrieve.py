@@ -177,6 +177,12 @@ def filter_mask(index: MinutesIndex, f: Filters | None) -> np.ndarray | None:
     )
 
 
+def scope_mask(index: MinutesIndex, f: Filters | None) -> np.ndarray | None:
+    """Mask of the chunks in the minutes a question is asked of (Filters.scope), for the
+    judge's corpus statistics; None for the whole index."""
+    return filter_mask(index, f.scope()) if f is not None else None
+
+
 # --- search ------------------------------------------------------------------------------------
 
 
@@ -232,7 +238,7 @@ def reranked(
     if not hits:
         return hits
     roles = tuple(filters.roles) if filters else ()
-    judged = judge(question_view(index, query, roles), hits)
+    judged = judge(question_view(index, query, roles, scope=scope_mask(index, filters)), hits)
     # The judge's probability is what ranks now, so it is the hit's score too.
     return [
         replace(j.hit, rank=r, score=j.relevance, relevance=j.relevance)

@@ -238,6 +238,11 @@ class Filters:
             self.meetings or self.roles or self.since or self.until or self.agenda or self.speakers
         )
 
+    def scope(self) -> Filters:
+        """Which minutes are searched (meetings, dates), without the restrictions on who
+        spoke or under which agenda item: what "occurs in the minutes" is counted over."""
+        return Filters(meetings=self.meetings, since=self.since, until=self.until)
+
 
 @dataclass(frozen=True)
 class Hit:

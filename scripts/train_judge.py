@@ -9,8 +9,9 @@ Data (never the evaluation questions):
   from the candidates, as an unanswerable question.
 - tokyo2020 dev files: half of the ``source`` questions (split by a hash of ``source``; the
   other half is held out and reported).
-- eval/minutes_gold.jsonl, eval/minutes_heldout.jsonl and eval/minutes_train.jsonl (minutes questions;
-  the last written for training by a writer who read no code and no other question file).
+- eval/minutes_gold.jsonl, eval/minutes_heldout.jsonl, eval/minutes_train.jsonl and
+  eval/minutes_train2.jsonl (minutes questions; the last two written for training by writers
+  who read only corpus/: no code and no other question file).
 - Cross-corpus unanswerables: the assembly's training questions asked of corpus/, and the
   minutes questions asked of the assembly records (skipped where a candidate already covers
   most of the question's topic words).
@@ -90,26 +91,11 @@ def _split(key: str, source: str) -> str:
     return "dev" if _hash01("split:" + key) < DEV_SHARE[source] else "fit"
 
 
-class _Without:
-    """The index as if one article were not in it (for unanswerable JSQuAD questions): its
-    passages leave the idf counts and the mean cosine, not only the candidates."""
-
-    def __init__(self, index, file: str) -> None:
-        keep = [i for i, c in enumerate(index.chunks) if Path(c.file).name != file]
-        self.chunks = [index.chunks[i] for i in keep]
-        self.vectors = np.asarray(index.vectors)[keep]
-        self.settings = index.settings
-        self.embedder = index.embedder
-
-
-_without_cache: dict[tuple[int, str], _Without] = {}
-
-
-def _without(index, file: str) -> _Without:
-    key = (id(index), file)
-    if key not in _without_cache:
-        _without_cache[key] = _Without(index, file)
-    return _without_cache[key]
+def _without(index, file: str) -> np.ndarray:
+    """Mask of the index without one article (for unanswerable JSQuAD questions): its
+    passages leave the idf counts and the mean cosine, not only the candidates — as a
+    meeting filter does in the product (rag.retrieve.scope_mask)."""
+    return np.array([Path(c.file).name != file for c in index.chunks])
 
 
 def _read_jsonl(path: Path) -> list[dict]:
@@ -140,7 +126,8 @@ def _group(index, qid, source, question, gold, answerable, key, exclude_file=Non
         return None
     gold_s = [squash(g) for g in gold]
     y = np.array([answerable and any(g in squash(h.chunk.text) for g in gold_s) for h in hits])
-    view = question_view(_without(index, exclude_file) if exclude_file else index, question, roles)
+    scope = _without(index, exclude_file) if exclude_file else None
+    view = question_view(index, question, roles, scope=scope)
     return Group(
         qid,
         source,
@@ -156,7 +143,12 @@ def _group(index, qid, source, question, gold, answerable, key, exclude_file=Non
     )
 
 
-MINUTES_FILES = ("minutes_gold.jsonl", "minutes_heldout.jsonl", "minutes_train.jsonl")
+MINUTES_FILES = (
+    "minutes_gold.jsonl",
+    "minutes_heldout.jsonl",
+    "minutes_train.jsonl",
+    "minutes_train2.jsonl",
+)
 # A question from another corpus counts as unanswerable here unless one candidate already holds
 # this share of its topic words (then the topic may well be discussed: label unsure, skipped).
 CROSS_MAX_COVERAGE = 0.67
@@ -309,6 +301,8 @@ TREE_GRID = (
     {"max_depth": 3, "max_iter": 300},
     {"max_depth": 3, "max_iter": 600},
     {"max_depth": 4, "max_iter": 300},
+    {"max_depth": 4, "max_iter": 600},
+    {"max_depth": 5, "max_iter": 300},
 )
 TREE_LEARNING_RATE = 0.05  # scikit-learn's usual range; fewer, larger steps overfit 100-row groups
 
@@ -459,8 +453,9 @@ threshold).
 Wikipedia) questions outside the 1k evaluation file, each also with its gold article removed
 as an unanswerable question; half of the tokyo2020 dev question sources (public records of
 the Tokyo Metropolitan Assembly; questions from NTCIR QA Lab-PoliInfo-3); the project's own
-`eval/minutes_gold.jsonl`, `eval/minutes_heldout.jsonl` and `eval/minutes_train.jsonl` (155
-questions written for training by a writer who read no code); and cross-corpus unanswerables (the
+`eval/minutes_gold.jsonl`, `eval/minutes_heldout.jsonl`, `eval/minutes_train.jsonl` and
+`eval/minutes_train2.jsonl` (155 and 200 questions written for training by two writers who read
+only `corpus/`); and cross-corpus unanswerables (the
 assembly's training questions asked of `corpus/`, the minutes questions asked of the assembly
 records). Labels: a candidate is relevant when it contains a gold substring. Each source gets a
 third of the training weight.

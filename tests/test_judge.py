@@ -81,6 +81,13 @@ def test_term_stats_idf_and_unknown_words():
     assert idf[1] > idf[0] > 0  # absent words are the rarest
 
 
+def test_term_stats_count_only_the_minutes_in_scope():
+    # A word found only in a meeting the question is not asked of is unknown to it.
+    scope = np.array([False, True, True, True])
+    _idf, known = term_stats(_Index(CHUNKS), ["fiware", "テレワーク"], scope)
+    assert known == [False, True]
+
+
 def _view(question: str, terms: list[str], roles=(), reply=False) -> QuestionView:
     idf, known = term_stats(_Index(CHUNKS), terms)
     return QuestionView(
@@ -120,6 +127,18 @@ def test_reply_and_speaker_features():
     f = [dict(zip(FEATURES, row, strict=True)) for row in rows]
     assert f[0]["reply_match"] == 1.0 and f[0]["speaker_hit"] == 1.0
     assert f[1]["reply_match"] == 0.0 and f[1]["speaker_hit"] == 0.0
+
+
+def test_answer_kind_features_need_the_kind_in_the_passage():
+    view = _view("テレワーク実施率はいつ調べた何％か", ["テレワーク実施率"])
+    budget = _chunk(5, "予算は３億円を計上した。")
+    rows = passage_features(view, _hits((CHUNKS[1], 0.86), (budget, 0.8), (CHUNKS[0], 0.8)))
+    f = [dict(zip(FEATURES, row, strict=True)) for row in rows]
+    assert all(x["when_asked"] == 1.0 and x["amount_asked"] == 1.0 for x in f)
+    assert f[0]["amount_missing"] == 0.0 and f[0]["when_missing"] == 1.0  # 22% but no date
+    assert f[1]["amount_missing"] == 0.0
+    assert f[2]["amount_missing"] == 1.0 and f[2]["who_asked"] == 0.0
+    assert [x["log_frank"] for x in f] == sorted(x["log_frank"] for x in f)
 
 
 def test_shipped_model_scores_its_data_card_sample_as_recorded():

@@ -1,0 +1,60 @@
+"""Kinds of answer a question asks for (rag/asked.py), and whether a passage holds one."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.asked import AMOUNT, DECIDED, ORG, WHEN, WHERE, WHO, asked_kinds, held_kinds
+
+
+@pytest.mark.parametrize(
+    ("question", "kinds"),
+    [
+        ("自動運転の実証実験の予算は？", {AMOUNT}),
+        ("除雪費の予算額はいくらか", {AMOUNT}),
+        ("市町村に派遣するアドバイザーは何人増やす方針？", {AMOUNT}),
+        ("How many people attended the meeting?", {AMOUNT}),
+        ("データ連携基盤の運用開始はいつから？", {WHEN}),
+        ("When is the working group due to report?", {WHEN}),
+        ("データ利活用ワーキンググループの座長は誰？", {WHO}),
+        ("Which member made the remark about DX leaders?", {WHO}),
+        ("自動運転の実証はどこの市町村で行われた？", {WHERE}),
+        ("Which company will build the platform?", {ORG}),
+        ("FIWAREを採用することは正式に決まったのか", {DECIDED}),
+        ("テレワークについて委員の意見は？", set()),
+        ("What did members say about FIWARE?", set()),
+    ],
+)
+def test_asked_kinds(question, kinds):
+    assert asked_kinds(question) == kinds
+
+
+def test_a_noun_asks_only_as_the_head_of_the_question():
+    assert asked_kinds("費用の問題をどう扱うべきか") == set()  # cost is the topic here
+    assert asked_kinds("お年寄りが最も多くなる時期を見据えた意見は？") == set()
+    assert asked_kinds("少人数で地域を回す必要性を述べた委員は？") == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "present", "absent"),
+    [
+        ("道のデータ棚卸しを179自治体でも連動して", {AMOUNT}, {WHEN}),
+        ("テレワーク実施率が２２％というのは高い", {AMOUNT}, set()),
+        ("２０４０年に高齢者人口がピークを迎える", {WHEN}, {AMOUNT}),
+        ("日時：令和５年２月８日（水）13：30 ～ 15：30", {WHEN}, set()),
+        ("アドバイザーの派遣など、もう少し拡充しなくてはいけない。", set(), {AMOUNT, WHEN}),
+        ("一緒に取り組めて行ければいい", set(), {AMOUNT}),
+        ("旭川市で実証実験を行った", {WHERE}, set()),
+        ("札幌市ICT活用戦略について", set(), {WHERE}),  # naming a city is not a venue
+        ("株式会社サンプルが構築する", {ORG}, set()),
+        ("導入することが決定した", {DECIDED}, set()),
+    ],
+)
+def test_held_kinds(text, present, absent):
+    held = held_kinds(text)
+    assert present <= held and not (absent & held)
+
+
+def test_a_named_speaker_answers_who():
+    assert WHO not in held_kinds("検査体制を拡充してまいります。")
+    assert WHO in held_kinds("検査体制を拡充してまいります。", named_speaker=True)
