@@ -62,3 +62,23 @@ def test_eval_command_prints_the_documented_json(tmp_path: Path, corpus_index, s
     out = json.loads(proc.stdout)
     for key in ("recall@1", "recall@5", "recall@10", "mrr@10", "n", "by_lang", "latency_ms_p50"):
         assert key in out
+
+
+@pytest.mark.parametrize("path", sorted(GOLD.parent.glob("minutes_*.jsonl")), ids=lambda p: p.name)
+def test_every_gold_quote_is_in_the_minutes(path: Path) -> None:
+    """Question files label a passage relevant when it holds a gold quote: a quote that is not
+    in corpus/ (a typo, a retyped full-width digit) would silently label nothing."""
+    import json
+
+    from rag.text import squash
+
+    corpus = [squash(p.read_text(encoding="utf-8")) for p in (GOLD.parents[1] / "corpus").iterdir()]
+    rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    missing = [
+        (r["qid"], g)
+        for r in rows
+        for g in r.get("gold", [])
+        if not any(squash(g) in c for c in corpus)
+    ]
+    assert not missing
+    assert all(bool(r.get("gold")) == r.get("answerable", True) for r in rows)
