@@ -15,8 +15,8 @@ Data (never the evaluation questions):
 - Cross-corpus unanswerables: the assembly's training questions asked of corpus/, and the
   minutes questions asked of the assembly records (skipped where a candidate already covers
   most of the question's topic words).
-Held out, never fitted or thresholded on: eval/minutes_test.jsonl, the JSQuAD 1k file, the
-other half of tokyo2020's sources.
+Held out, never fitted or thresholded on: eval/minutes_test.jsonl, eval/minutes_fresh.jsonl,
+the JSQuAD 1k file, the other half of tokyo2020's sources.
 
 Splits: each source's training questions are split 75/25 into fit / dev by a hash of the
 question id (fixed, seedless). The model is fitted on fit; C and both thresholds are chosen on
@@ -460,7 +460,7 @@ assembly's training questions asked of `corpus/`, the minutes questions asked of
 records). Labels: a candidate is relevant when it contains a gold substring. Each source gets a
 third of the training weight.
 
-**Held out** (never fitted, never used to choose C or a threshold): `eval/minutes_test.jsonl`,
+**Held out** (never fitted, never used to choose C or a threshold): `eval/minutes_test.jsonl`, `eval/minutes_fresh.jsonl`,
 the JSQuAD 1k file, the other half of tokyo2020's sources.
 
 | source | fit questions | dev questions | candidate rows |
