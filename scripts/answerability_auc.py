@@ -1,0 +1,53 @@
+"""How well the judge separates answerable from unanswerable questions, threshold aside: per
+question the best relevance among the answer path's non-meta candidates, then ROC AUC.
+
+    .venv/bin/python scripts/answerability_auc.py GOLD [GOLD...] --index-dir DIR
+
+Prints JSON (one entry per file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rag.answer import CANDIDATES, _search, judge_candidates  # noqa: E402
+from rag.config import load_settings  # noqa: E402
+from rag.index import load_index  # noqa: E402
+from rag.question import implied_roles  # noqa: E402
+from rag.types import Filters  # noqa: E402
+
+
+def best_relevance(index, question: str, settings) -> float:
+    filters = Filters(roles=tuple(implied_roles(question, index)))
+    hits = _search(index, question, CANDIDATES, filters, settings)
+    judged = judge_candidates(index, question, hits, filters).judged
+    return max((j.relevance for j in judged if j.hit.chunk.kind != "meta"), default=0.0)
+
+
+def main() -> int:
+    from sklearn.metrics import roc_auc_score
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("gold", type=Path, nargs="+")
+    ap.add_argument("--index-dir", type=Path, required=True)
+    args = ap.parse_args()
+    settings = load_settings().with_overrides(index_dir=args.index_dir)
+    index = load_index(settings)
+    out = {}
+    for path in args.gold:
+        rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+        y = [int(r.get("answerable", True)) for r in rows]
+        s = [best_relevance(index, r["question"], settings) for r in rows]
+        out[path.name] = {"questions": len(rows), "auc": round(float(roc_auc_score(y, s)), 3)}
+    print(json.dumps(out, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
