@@ -4,13 +4,17 @@
 ``.<name>.v-<time>-<pid>-<rand>`` that holds::
 
     manifest.json   format/package/model versions, chunking + tokenizer parameters, files
+                    (sha256, meeting ids, chunk count, parse stamp of each)
     meetings.json   [meeting_to_dict]      (the UI and answerer show meeting metadata)
     chunks.json     [chunk_to_dict]        (row i == FAISS id i)
     faiss.index     rag.store.FaissStore: IndexIDMap2(IndexFlatIP) or IndexIDMap2(IndexHNSWFlat)
     bm25/           bm25s arrays
 
 The stored vectors double as the embedding cache: a chunk whose embedded text (and model
-fingerprint) is unchanged is never embedded again.
+fingerprint) is unchanged is never embedded again. Likewise the stored meetings are a parse
+cache: a file whose bytes are unchanged and that was parsed under the current parse stamp
+(``rag.ingest.parse_stamp``: parser version + parsing settings) is not parsed again; chunking
+always runs on all meetings, so changed chunking settings need no re-parse.
 
 Crash safety: a build writes a new version folder (manifest last, everything fsynced), then
 switches the link with one ``rename`` -- the only commit step, so a kill at any instant leaves
@@ -33,7 +37,7 @@ import shutil
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -363,7 +367,7 @@ def build_index(
     (True) or exact search (False) instead of choosing by ``settings.ann_threshold``. Files
     that cannot be read are reported in ``errors`` (and leave the index); the others go in.
     """
-    from rag.ingest import ingest_paths
+    from rag.ingest import ingest_paths, parse_stamp
 
     def ingest_progress(i: int, n: int, file: str) -> None:
         if progress:
@@ -371,10 +375,15 @@ def build_index(
 
     paths = list(paths)
     with _build_lock(Path(settings.index_dir)):
-        result = ingest_paths(paths, settings, progress=ingest_progress)
+        manifest, stored = ({}, []) if rebuild and prune else _stored(settings)
+        reuse = {} if rebuild else _reusable(manifest, stored, settings)
+        result = ingest_paths(paths, settings, progress=ingest_progress, reuse=reuse)
         meetings = list(result.meetings)
+        stamps = dict.fromkeys((m.file for m in meetings), parse_stamp(settings))
         if not prune:
-            meetings += _kept_meetings(settings, paths, meetings)
+            kept = _kept_meetings(stored, paths, meetings)
+            meetings += kept
+            stamps.update(_stamps(manifest, kept))
         return _index_meetings(
             meetings,
             settings,
@@ -383,32 +392,66 @@ def build_index(
             ann=ann,
             errors=tuple(result.errors),
             warnings=tuple(result.warnings),
+            stamps=stamps,
         )
 
 
-def _kept_meetings(
-    settings: Settings, paths: list[str | Path], new: list[Meeting]
-) -> list[Meeting]:
-    """Meetings of the current index whose files lie outside ``paths`` (kept as they are)."""
-    from rag.ingest import _with_id
-
+def _stored(settings: Settings) -> tuple[dict, list[Meeting]]:
+    """The current index's manifest and meetings (empty when there is none or it is unreadable:
+    then only the given files go in, all parsed)."""
     d = Path(settings.index_dir)
     _recover(d)
     if not _complete(d):
-        return []
+        return {}, []
+    live = _live(d)
+    try:
+        manifest = _read_json(live / MANIFEST)
+        return manifest, [meeting_from_dict(m) for m in _read_json(live / "meetings.json")]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}, []
+
+
+def _reusable(
+    manifest: dict, stored: list[Meeting], settings: Settings
+) -> dict[tuple[str, str], list[Meeting]]:
+    """Stored meetings by (file, sha256), for the files parsed under the current parse stamp:
+    ``ingest_paths`` uses them for a file whose bytes are unchanged instead of parsing it."""
+    from rag.ingest import parse_stamp
+
+    if manifest.get("format_version") != FORMAT_VERSION:
+        return {}
+    stamp, files = parse_stamp(settings), manifest.get("files", {})
+    out: dict[tuple[str, str], list[Meeting]] = {}
+    for m in stored:
+        entry = files.get(m.file) or {}
+        if m.sha256 and entry.get("sha256") == m.sha256 and entry.get("parsed_by") == stamp:
+            out.setdefault((m.file, m.sha256), []).append(m)
+    return out
+
+
+def _stamps(manifest: dict, kept: list[Meeting]) -> dict[str, str]:
+    """The parse stamps the kept files were indexed with (they are not parsed again)."""
+    files = manifest.get("files", {})
+    return {
+        m.file: files[m.file]["parsed_by"] for m in kept if "parsed_by" in files.get(m.file, {})
+    }
+
+
+def _kept_meetings(
+    stored: list[Meeting], paths: list[str | Path], new: list[Meeting]
+) -> list[Meeting]:
+    """Stored meetings whose files lie outside ``paths`` (kept as they are)."""
+    from rag.ingest import _with_id
+
     scope = [os.path.abspath(p) for p in paths]
 
     def in_scope(file: str) -> bool:
         f = os.path.abspath(file)
         return any(f == s or f.startswith(s.rstrip(os.sep) + os.sep) for s in scope)
 
-    try:
-        old = [meeting_from_dict(m) for m in _read_json(_live(d) / "meetings.json")]
-    except (OSError, ValueError, KeyError, TypeError):
-        return []  # unreadable previous index: only the given files go in
     ids = {m.id for m in new}
     kept = []
-    for m in old:
+    for m in stored:
         if in_scope(m.file):
             continue
         if m.id in ids:  # a new file took its id
@@ -440,6 +483,7 @@ def _index_meetings(
     ann: bool | None,
     errors: tuple[InputError, ...] = (),
     warnings: tuple[str, ...] = (),
+    stamps: Mapping[str, str] | None = None,
 ) -> IndexReport:
     from rag.chunk import chunk_meetings
     from rag.embed import get_embedder
@@ -484,7 +528,7 @@ def _index_meetings(
     report.ann = use_ann
     if progress:
         progress(0, 1, "索引を書き込んでいます / writing the index")
-    write_index(d, settings, embedder, meetings, chunks, vectors, use_ann)
+    write_index(d, settings, embedder, meetings, chunks, vectors, use_ann, stamps=stamps)
     if progress:
         progress(1, 1, "索引を書き込みました / index written")
     return report
@@ -549,7 +593,12 @@ def write_index(
     chunks: list[Chunk],
     vectors: np.ndarray,
     ann: bool,
+    *,
+    stamps: Mapping[str, str] | None = None,
 ) -> None:
+    """Write a new version folder and switch the link to it. ``stamps`` (file -> the
+    ``rag.ingest.parse_stamp`` it was parsed under) lets the next build reuse those files'
+    meetings; files without one are parsed again."""
     from rag.chunk import keyword_texts
     from rag.retrieve import BM25_TOKENIZER, build_bm25
 
@@ -581,7 +630,7 @@ def write_index(
             "bm25_tokenizer": BM25_TOKENIZER,
             "n_chunks": len(chunks),
             "n_meetings": len(meetings),
-            "files": _files_manifest(meetings, per_meeting),
+            "files": _files_manifest(meetings, per_meeting, stamps),
             "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         }
         # The manifest is written last: a folder without it is never a complete index.
@@ -596,10 +645,15 @@ def write_index(
     _cleanup(d)
 
 
-def _files_manifest(meetings: list[Meeting], per_meeting: dict[str, int]) -> dict[str, dict]:
-    """file -> sha256, its (first) meeting id and chunk count. A file of records (JSON/CSV)
-    yields several meetings: all their ids are listed and their chunks summed."""
+def _files_manifest(
+    meetings: list[Meeting],
+    per_meeting: dict[str, int],
+    stamps: Mapping[str, str] | None = None,
+) -> dict[str, dict]:
+    """file -> sha256, its (first) meeting id, chunk count and parse stamp (when known). A file
+    of records (JSON/CSV) yields several meetings: all their ids are listed and chunks summed."""
     files: dict[str, dict] = {}
+    stamps = stamps or {}
     for m in meetings:
         entry = files.get(m.file)
         if entry is None:
@@ -608,6 +662,8 @@ def _files_manifest(meetings: list[Meeting], per_meeting: dict[str, int]) -> dic
                 "meeting_id": m.id,
                 "n_chunks": per_meeting.get(m.id, 0),
             }
+            if m.file in stamps:
+                files[m.file]["parsed_by"] = stamps[m.file]
             continue
         entry.setdefault("meeting_ids", [entry["meeting_id"]]).append(m.id)
         entry["n_chunks"] += per_meeting.get(m.id, 0)

@@ -14,11 +14,12 @@ import errno
 import hashlib
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
+import rag
 from rag.config import Settings
 from rag.errors import InputError
 from rag.formats.records import parse_records
@@ -40,6 +41,11 @@ _KIND = {
 }
 
 ProgressFn = Callable[[int, int, str], None]
+
+# Bump when reading or parsing changes what a file yields (the readers here, rag/parse.py,
+# rag/formats/, rag/exchange.py, rag/text.py, rag/dates.py): ``rag.index`` reuses the meetings
+# of an unchanged file only when they were parsed under the same ``parse_stamp``.
+PARSER_VERSION = 1
 
 
 # --- file discovery ---------------------------------------------------------------------------
@@ -457,8 +463,13 @@ def _broken_link_reason(path: Path) -> str:
 
 def read_document(path: str | Path, settings: Settings | None = None) -> RawDocument:
     """Read one file into lines. Raises InputError (naming the file) for anything unusable."""
-    settings = settings or Settings()
     path = Path(path)
+    data = _read_bytes(path, settings or Settings())
+    return _document(path, data, hashlib.sha256(data).hexdigest())
+
+
+def _read_bytes(path: Path, settings: Settings) -> bytes:
+    """The file's bytes, after the checks that need no decoding (exists, type, size)."""
     file = str(path)
     if not path.exists():
         if path.is_symlink():
@@ -498,14 +509,19 @@ def read_document(path: str | Path, settings: Settings | None = None) -> RawDocu
     if size == 0:
         raise InputError(file, "空のファイルです。 / Empty file.")
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise InputError(
             file,
             f"ファイルを読み込めません（{exc.strerror}）。権限を確認してください。"
             f" / Cannot read the file ({exc.strerror}): check permissions.",
         ) from None
-    kind = _KIND[suffix]
+
+
+def _document(path: Path, data: bytes, sha256: str) -> RawDocument:
+    """A file's bytes -> its lines (decoding, PDF/DOCX/HTML text extraction)."""
+    file = str(path)
+    kind = _KIND[path.suffix.lower()]
     if kind in ("text", "records"):
         lines, enc = _read_text(data, file)
     elif kind == "pdf":
@@ -519,7 +535,7 @@ def read_document(path: str | Path, settings: Settings | None = None) -> RawDocu
         file=file,
         lines=tuple(lines),
         encoding=enc,
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=sha256,
         kind=kind,
     )
 
@@ -546,17 +562,41 @@ def read_records(path: str | Path, settings: Settings | None = None) -> list[Mee
 
 
 def _with_id(meeting: Meeting, new_id: str) -> Meeting:
+    """The meeting renamed to ``new_id``; ``parsed_id`` keeps the id its parser gave."""
     stmts = tuple(replace(s, meeting_id=new_id) for s in meeting.statements)
-    return replace(meeting, id=new_id, statements=stmts)
+    parsed_id = meeting.parsed_id or meeting.id
+    return replace(meeting, id=new_id, statements=stmts, parsed_id=parsed_id)
+
+
+def as_parsed(meeting: Meeting) -> Meeting:
+    """The meeting as its parser returned it: a rename (unique ids, ``-kept``) undone."""
+    if meeting.parsed_id is None:
+        return meeting
+    return replace(_with_id(meeting, meeting.parsed_id), parsed_id=None)
+
+
+def parse_stamp(settings: Settings) -> str:
+    """What a file's meetings depend on besides its bytes and its path: the parser's version
+    and the settings parsing reads. Meetings parsed under another stamp are parsed again."""
+    return f"parser {PARSER_VERSION}, rag {rag.__version__}, csv_columns {settings.csv_columns!r}"
+
+
+Parsed = Mapping[tuple[str, str], Sequence[Meeting]]
 
 
 def ingest_paths(
     paths: Iterable[str | Path],
     settings: Settings | None = None,
     progress: ProgressFn | None = None,
+    *,
+    reuse: Parsed | None = None,
 ) -> IngestResult:
     """Read and parse every supported file under ``paths``. One bad file yields one InputError
-    and never stops the others. ``progress(i, n, file)`` is called after each file (i = 1..n)."""
+    and never stops the others. ``progress(i, n, file)`` is called after each file (i = 1..n).
+
+    ``reuse`` maps (file, sha256 of its bytes) to meetings already parsed from exactly that
+    file under the current :func:`parse_stamp` (``rag.index`` passes those of the index): such
+    a file is read and hashed but not decoded or parsed again, and comes out the same."""
     settings = settings or Settings()
     files, warnings = _walk(paths)
     meetings: list[Meeting] = []
@@ -566,39 +606,56 @@ def ingest_paths(
     for i, path in enumerate(files, 1):
         file = str(path)
         try:
-            doc = read_document(path, settings)
-            if doc.sha256 in seen_hashes:
+            data = _read_bytes(path, settings)
+            sha256 = hashlib.sha256(data).hexdigest()
+            if sha256 in seen_hashes:
                 warnings.append(
-                    f"{file}: {seen_hashes[doc.sha256]} と同じ内容のためスキップしました。"
-                    f" / Skipped: identical to {seen_hashes[doc.sha256]}."
+                    f"{file}: {seen_hashes[sha256]} と同じ内容のためスキップしました。"
+                    f" / Skipped: identical to {seen_hashes[sha256]}."
                 )
                 continue
-            parsed = _parse(doc, settings)
-            seen_hashes[doc.sha256] = file
-            for meeting in parsed:
-                base = meeting.id
-                new_id, n = base, 2
-                while new_id in used_ids:
-                    new_id, n = f"{base}-{n}", n + 1
-                if new_id != base:
-                    meeting = _with_id(meeting, new_id)
-                used_ids.add(new_id)
+            parsed = _parsed(path, data, sha256, settings, reuse or {})
+            seen_hashes[sha256] = file
+            for meeting in _unique_ids(parsed, used_ids):
                 meetings.append(meeting)
                 label = f"{file} ({meeting.title})" if len(parsed) > 1 else file
                 warnings.extend(f"{label}: {w}" for w in meeting.warnings)
         except InputError as exc:
             errors.append(exc)
         except Exception as exc:  # a parser bug must not abort the whole batch
-            errors.append(
-                InputError(
-                    file,
-                    f"解析中に予期しないエラーが発生しました（{type(exc).__name__}: {exc}）。"
-                    "このファイルを添えて報告してください。"
-                    f" / Unexpected error while parsing ({type(exc).__name__}): please report it"
-                    " with this file.",
-                )
-            )
+            errors.append(_unexpected(file, exc))
         finally:
             if progress is not None:
                 progress(i, len(files), file)
     return IngestResult(meetings=tuple(meetings), errors=tuple(errors), warnings=tuple(warnings))
+
+
+def _parsed(
+    path: Path, data: bytes, sha256: str, settings: Settings, reuse: Parsed
+) -> list[Meeting]:
+    """The file's meetings: reused when parsed before from the same bytes, else parsed."""
+    known = reuse.get((str(path), sha256))
+    if known:
+        return [as_parsed(m) for m in known]
+    return _parse(_document(path, data, sha256), settings)
+
+
+def _unique_ids(parsed: list[Meeting], used_ids: set[str]) -> Iterator[Meeting]:
+    """The meetings, each renamed ``<id>-2``, ``-3`` ... if an earlier one has its id."""
+    for meeting in parsed:
+        base = meeting.id
+        new_id, n = base, 2
+        while new_id in used_ids:
+            new_id, n = f"{base}-{n}", n + 1
+        used_ids.add(new_id)
+        yield meeting if new_id == base else _with_id(meeting, new_id)
+
+
+def _unexpected(file: str, exc: Exception) -> InputError:
+    return InputError(
+        file,
+        f"解析中に予期しないエラーが発生しました（{type(exc).__name__}: {exc}）。"
+        "このファイルを添えて報告してください。"
+        f" / Unexpected error while parsing ({type(exc).__name__}): please report it"
+        " with this file.",
+    )

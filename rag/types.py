@@ -185,6 +185,9 @@ class Meeting:
     session: str | None = None  # 定例会 | 臨時会
     format_reason: str = ""  # which recogniser read the document, and why
     attendance: tuple[Attendee, ...] = ()
+    # The id the parser gave, when ingestion renamed the meeting to keep ids unique (None
+    # otherwise): lets an index rebuild reuse the parsed meeting and number it as a new parse.
+    parsed_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -387,7 +390,7 @@ def statement_from_dict(d: dict) -> Statement:
 
 
 def meeting_to_dict(m: Meeting) -> dict:
-    return {
+    d = {
         "id": m.id,
         "file": m.file,
         "title": m.title,
@@ -406,6 +409,9 @@ def meeting_to_dict(m: Meeting) -> dict:
         "warnings": list(m.warnings),
         "statements": [statement_to_dict(s) for s in m.statements],
     }
+    if m.parsed_id is not None:  # only renamed meetings carry it
+        d["parsed_id"] = m.parsed_id
+    return d
 
 
 def meeting_from_dict(d: dict) -> Meeting:
@@ -427,6 +433,7 @@ def meeting_from_dict(d: dict) -> Meeting:
         session=d.get("session"),
         format_reason=d.get("format_reason", ""),
         attendance=tuple(Attendee(**a) for a in d.get("attendance", ())),
+        parsed_id=d.get("parsed_id"),
     )
 
 

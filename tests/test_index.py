@@ -271,3 +271,151 @@ def test_index_of_an_older_keyword_version_gets_its_bm25_rebuilt_on_load(small) 
     expected = bm25_scores(build_bm25(keyword_texts(idx.chunks)), query)
     assert expected is not None
     assert np.allclose(bm25_scores(idx.bm25, query), expected)
+
+
+# --- the parse cache: unchanged files are not parsed again --------------------------------------
+
+
+@pytest.fixture
+def parsed_files(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Names of the files the real parser is run on."""
+    import rag.ingest
+
+    calls: list[str] = []
+    real = rag.ingest._parse
+
+    def counting(doc, settings):
+        calls.append(Path(doc.file).name)
+        return real(doc, settings)
+
+    monkeypatch.setattr(rag.ingest, "_parse", counting)
+    return calls
+
+
+def _stored(s: Settings) -> tuple[dict, list, list, np.ndarray]:
+    """Everything a build writes, but its time: manifest, meetings, chunks, vectors."""
+    from rag.index import load_index
+
+    def read(name: str):
+        return json.loads((s.index_dir / name).read_text("utf-8"))
+
+    manifest = read("manifest.json")
+    manifest.pop("created")
+    idx = load_index(s)  # kept alive while copying: its vectors may live in the store's memory
+    vectors = np.array(idx.vectors, copy=True)
+    return manifest, read("meetings.json"), read("chunks.json"), vectors
+
+
+def _same(a: tuple, b: tuple, *, exact: bool = True) -> None:
+    assert a[:3] == b[:3]
+    assert np.array_equal(a[3], b[3]) if exact else np.allclose(a[3], b[3], atol=1e-5)
+
+
+def test_unchanged_files_are_not_parsed_again(small, parsed_files) -> None:
+    from rag.index import build_index
+
+    s, docs = small
+    _write(docs, "copy.txt", MINUTES_A)  # skipped with a warning, both times
+    (docs / "broken.txt").write_bytes(b"\xff\xfe\x00")  # an error, both times (never indexed)
+    first = build_index([docs], s)
+    assert sorted(parsed_files) == ["a.txt", "b.txt"]
+    built = _stored(s)
+    parsed_files.clear()
+    again = build_index([docs], s)
+    assert parsed_files == []
+    assert (again.files_unchanged, again.texts_embedded) == (2, 0)
+    assert [str(e) for e in again.errors] == [str(e) for e in first.errors] != []
+    assert again.warnings == first.warnings and any("copy.txt" in w for w in again.warnings)
+    _same(_stored(s), built)
+    build_index([docs], s, rebuild=True)  # parses and embeds everything: the same index
+    assert sorted(parsed_files) == ["a.txt", "b.txt"]
+    _same(_stored(s), built)
+
+
+def test_changed_files_and_parser_changes_are_parsed_again(small, parsed_files, monkeypatch):
+    import rag.index
+    import rag.ingest
+    from rag.index import build_index
+
+    s, docs = small
+    plain = s.with_overrides(index_dir=s.index_dir.parent / "idx-plain")  # parses every file
+    build_index([docs], s)
+    build_index([docs], plain)
+    _write(docs, "b.txt", MINUTES_B + EXTRA_B)
+    (docs / "a.txt").rename(docs / "c.txt")  # a new file name: parsed (its id changes)
+    _write(docs, "d.txt", MINUTES_A.replace("第３回", "第５回"))
+    parsed_files.clear()
+    build_index([docs], s)
+    assert sorted(parsed_files) == ["b.txt", "c.txt", "d.txt"]
+    incremental = _stored(s)
+    assert not any(f.endswith("a.txt") for f in incremental[0]["files"])
+    with monkeypatch.context() as m:
+        m.setattr(rag.index, "_reusable", lambda *a: {})  # as before the parse cache
+        build_index([docs], plain)
+    _same(incremental, _stored(plain))
+    (docs / "d.txt").unlink()
+    parsed_files.clear()
+    build_index([docs], s)
+    assert parsed_files == []
+    incremental = _stored(s)
+    build_index([docs], s, rebuild=True)
+    _same(incremental, _stored(s), exact=False)  # the rebuild embedded all chunks at once
+    s = s.with_overrides(csv_columns="text=本文")  # a setting parsing reads
+    parsed_files.clear()
+    build_index([docs], s)
+    assert sorted(parsed_files) == ["b.txt", "c.txt"]
+    monkeypatch.setattr(rag.ingest, "PARSER_VERSION", rag.ingest.PARSER_VERSION + 1)
+    parsed_files.clear()
+    build_index([docs], s)
+    assert sorted(parsed_files) == ["b.txt", "c.txt"]
+    parsed_files.clear()
+    build_index([docs], s)
+    assert parsed_files == []
+
+
+def test_new_chunking_settings_rechunk_the_reused_meetings(small, parsed_files) -> None:
+    from rag.index import build_index
+
+    s, docs = small
+    build_index([docs], s)
+    narrow = s.with_overrides(chunk_max_chars=40, chunk_overlap_sentences=0)
+    parsed_files.clear()
+    report = build_index([docs], narrow)
+    assert parsed_files == [] and report.files_changed == 2
+    reused = _stored(narrow)
+    assert reused[0]["chunking"]["max_chars"] == 40
+    build_index([docs], narrow, rebuild=True)
+    _same(reused, _stored(narrow), exact=False)
+
+
+def test_kept_files_keep_the_parser_stamp_they_were_parsed_with(
+    small, parsed_files, monkeypatch, tmp_path
+) -> None:
+    """A file kept from an older parser's build is parsed again when it comes back in scope."""
+    import rag.ingest
+    from rag.index import build_index, index_meetings
+    from rag.ingest import ingest_paths
+
+    s, docs = small
+    build_index([docs], s)
+    more = tmp_path / "more"
+    more.mkdir()
+    _write(more, "a.txt", MINUTES_A.replace("第３回", "第４回"))  # the same meeting id
+    monkeypatch.setattr(rag.ingest, "PARSER_VERSION", 2)
+    build_index([more], s)  # docs/ kept as the old parser read it
+    meetings = json.loads((s.index_dir / "meetings.json").read_text("utf-8"))
+    assert sorted(m["id"] for m in meetings) == ["a", "a-kept", "b"]
+    parsed_files.clear()
+    build_index([docs], s)
+    assert sorted(parsed_files) == ["a.txt", "b.txt"]
+    parsed_files.clear()
+    build_index([docs, more], s)  # all stamped now: nothing parsed, ids as a new parse gives
+    assert parsed_files == []
+    stored = json.loads((s.index_dir / "meetings.json").read_text("utf-8"))
+    fresh = ingest_paths([docs, more], s).meetings
+    assert [(m["id"], m["file"]) for m in stored] == [(m.id, m.file) for m in fresh]
+    # Meetings indexed without build_index carry no stamp: parsed on the next build.
+    index_meetings(fresh, s)
+    parsed_files.clear()
+    build_index([docs, more], s)
+    assert len(parsed_files) == 3

@@ -344,3 +344,90 @@ def test_display_path_is_kept_as_given(monkeypatch: pytest.MonkeyPatch) -> None:
     (m,) = ingest_paths(["corpus/sapporo-ict-strategy-experts-2.txt"]).meetings
     assert m.file == "corpus/sapporo-ict-strategy-experts-2.txt"
     assert {s.file for s in m.statements} == {m.file}
+
+
+# --- reusing meetings parsed before (rag.index's parse cache) ---------------------------------
+
+
+@pytest.fixture
+def parsed_files(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Names of the files the real parser is run on, in order."""
+    import rag.ingest
+
+    calls: list[str] = []
+    real = rag.ingest._parse
+
+    def counting(doc, settings):
+        calls.append(Path(doc.file).name)
+        return real(doc, settings)
+
+    monkeypatch.setattr(rag.ingest, "_parse", counting)
+    return calls
+
+
+def _as_stored(meetings) -> dict:
+    """What rag.index hands back: meetings through their JSON form, by (file, sha256)."""
+    import json
+
+    from rag.types import meeting_from_dict, meeting_to_dict
+
+    reuse: dict = {}
+    for m in meetings:
+        stored = meeting_from_dict(json.loads(json.dumps(meeting_to_dict(m))))
+        reuse.setdefault((m.file, m.sha256), []).append(stored)
+    return reuse
+
+
+def _clash_folder(tmp_path: Path) -> list[Path]:
+    """Two files whose meetings get the same id, a file of records (several meetings) and a
+    copy (skipped with a warning)."""
+    folder = tmp_path / "docs"
+    write(folder / "x" / "minutes.txt", MINUTES)
+    write(folder / "y" / "minutes.txt", MINUTES.replace("第３回", "第４回"))
+    shutil.copy(ROOT / "tests" / "data" / "records" / "minutes.csv", folder / "minutes.csv")
+    write(folder / "z" / "copy.txt", MINUTES)
+    return [folder]
+
+
+def test_reused_meetings_are_not_parsed_and_come_out_the_same(tmp_path, parsed_files) -> None:
+    paths = _clash_folder(tmp_path)
+    fresh = ingest_paths(paths)
+    assert sorted(parsed_files) == ["minutes.csv", "minutes.txt", "minutes.txt"]
+    ids = [m.id for m in fresh.meetings]
+    assert len(ids) == len(set(ids)) >= 4 and any(m.parsed_id for m in fresh.meetings)
+    parsed_files.clear()
+    again = ingest_paths(paths, reuse=_as_stored(fresh.meetings))
+    assert parsed_files == []
+    assert again == fresh  # meetings (ids, renames), errors and warnings
+
+
+def test_reused_meetings_are_renumbered_like_a_new_parse(tmp_path, parsed_files) -> None:
+    paths = _clash_folder(tmp_path)
+    first = ingest_paths(paths)
+    (paths[0] / "x" / "minutes.txt").unlink()  # the meeting y's was renamed to make way for
+    parsed_files.clear()
+    again = ingest_paths(paths, reuse=_as_stored(first.meetings))
+    assert parsed_files == ["copy.txt"]  # now the first of its content; the others are reused
+    parsed_files.clear()
+    assert again == ingest_paths(paths)
+
+
+def test_a_changed_file_is_parsed_again(tmp_path, parsed_files) -> None:
+    paths = _clash_folder(tmp_path)
+    first = ingest_paths(paths)
+    write(paths[0] / "y" / "minutes.txt", MINUTES.replace("第３回", "第９回"))
+    parsed_files.clear()
+    again = ingest_paths(paths, reuse=_as_stored(first.meetings))
+    assert parsed_files == ["minutes.txt"]
+    parsed_files.clear()
+    assert again == ingest_paths(paths)
+    assert any("第９回" in m.title for m in again.meetings)
+
+
+def test_parse_stamp_names_the_parser_version_and_parsing_settings() -> None:
+    from rag import ingest
+
+    stamp = ingest.parse_stamp(Settings())
+    assert stamp == ingest.parse_stamp(Settings(chunk_max_chars=50, model="other"))
+    assert stamp != ingest.parse_stamp(Settings(csv_columns="text=本文"))
+    assert f"parser {ingest.PARSER_VERSION}" in stamp
