@@ -47,3 +47,19 @@ def corpus_index(settings: Settings, embedder):
     report = build_index([CORPUS_DIR], settings)
     assert not report.errors, report.errors
     return load_index(settings)
+
+
+@pytest.fixture
+def parsed_files(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Names of the files the real parser is run on, in order."""
+    import rag.ingest
+
+    calls: list[str] = []
+    real = rag.ingest._parse
+
+    def counting(doc, settings):
+        calls.append(Path(doc.file).name)
+        return real(doc, settings)
+
+    monkeypatch.setattr(rag.ingest, "_parse", counting)
+    return calls

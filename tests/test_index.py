@@ -276,22 +276,6 @@ def test_index_of_an_older_keyword_version_gets_its_bm25_rebuilt_on_load(small) 
 # --- the parse cache: unchanged files are not parsed again --------------------------------------
 
 
-@pytest.fixture
-def parsed_files(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Names of the files the real parser is run on."""
-    import rag.ingest
-
-    calls: list[str] = []
-    real = rag.ingest._parse
-
-    def counting(doc, settings):
-        calls.append(Path(doc.file).name)
-        return real(doc, settings)
-
-    monkeypatch.setattr(rag.ingest, "_parse", counting)
-    return calls
-
-
 def _stored(s: Settings) -> tuple[dict, list, list, np.ndarray]:
     """Everything a build writes, but its time: manifest, meetings, chunks, vectors."""
     from rag.index import load_index

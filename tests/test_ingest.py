@@ -349,22 +349,6 @@ def test_display_path_is_kept_as_given(monkeypatch: pytest.MonkeyPatch) -> None:
 # --- reusing meetings parsed before (rag.index's parse cache) ---------------------------------
 
 
-@pytest.fixture
-def parsed_files(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Names of the files the real parser is run on, in order."""
-    import rag.ingest
-
-    calls: list[str] = []
-    real = rag.ingest._parse
-
-    def counting(doc, settings):
-        calls.append(Path(doc.file).name)
-        return real(doc, settings)
-
-    monkeypatch.setattr(rag.ingest, "_parse", counting)
-    return calls
-
-
 def _as_stored(meetings) -> dict:
     """What rag.index hands back: meetings through their JSON form, by (file, sha256)."""
     import json
