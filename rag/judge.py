@@ -214,20 +214,23 @@ def question_view(
 # --- features ----------------------------------------------------------------------------
 
 
-def _named(chunk: Any) -> bool:
-    """The statement's speaker is a person or a specific office, not a kind (委員, 事務局)."""
-    name = folded(chunk.speaker or "")
+def _specific(name: str) -> bool:
+    """A folded speaker name or label that names a person or an office, not a kind of speaker
+    (委員, 事務局: every statement of that kind carries it)."""
     return len(name) >= 2 and name not in _GENERIC_LABELS
+
+
+def _named(chunk: Any) -> bool:
+    """The statement's speaker is a person or a specific office."""
+    return _specific(folded(chunk.speaker or ""))
 
 
 def _speaker_named(chunk: Any, question_folded: str) -> bool:
     for name in (chunk.role_label, chunk.speaker):
-        if not name:
-            continue
-        name = folded(name)
+        name = folded(name or "")
         # 知事 in 小池知事は…; a person's family name (first two characters) in 増子議員の質問.
         # Generic role words (委員の意見は？) name a kind of speaker, not this one.
-        if name in _GENERIC_LABELS or len(name) < 2:
+        if not _specific(name):
             continue
         if name in question_folded or (len(name) >= 3 and name[:2] in question_folded):
             return True
