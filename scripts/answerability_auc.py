@@ -16,16 +16,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rag.answer import CANDIDATES, _search, judge_candidates  # noqa: E402
+from rag.answer import CANDIDATES, judge_candidates  # noqa: E402
 from rag.config import load_settings  # noqa: E402
 from rag.index import load_index  # noqa: E402
 from rag.question import implied_roles  # noqa: E402
+from rag.retrieve import search  # noqa: E402
 from rag.types import Filters  # noqa: E402
 
 
 def best_relevance(index, question: str, settings) -> float:
     filters = Filters(roles=tuple(implied_roles(question, index)))
-    hits = _search(index, question, CANDIDATES, filters, settings)
+    # The answer path's candidates: hybrid, fusion order (the judge is what re-ranks them).
+    hits = search(index, question, k=CANDIDATES, filters=filters, settings=settings, rerank=False)
     judged = judge_candidates(index, question, hits, filters).judged
     return max((j.relevance for j in judged if j.hit.chunk.kind != "meta"), default=0.0)
 
