@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from rag.asked import KIND_LABELS, unmet_kinds
 from rag.compose import (
     NO_OTHER_EN,
     NO_OTHER_JA,
@@ -614,6 +615,20 @@ def answer_stream(
         yield from _final(r, question, notes)
         return
     chosen = with_replies(index, chosen, verdict.judged, eff.roles)
+    # Verify: a question asking for a number, date, place or company is answered only when a
+    # cited statement holds one; otherwise the statements are the topic, not the answer.
+    unmet = unmet_kinds(
+        query, [j.hit.chunk.text for j in chosen], dated=all(j.hit.chunk.date for j in chosen)
+    )
+    if unmet:
+        r = refusal(
+            question,
+            [j.hit for j in chosen],
+            eff,
+            unstated=[KIND_LABELS[k] for k in unmet],
+        )
+        yield from _final(r, question, notes)
+        return
     hits = [j.hit for j in chosen]
     scores = {j.hit.chunk.id: j.relevance for j in chosen}
     # Which sentence of a statement to quote: the question's topic words (an English

@@ -35,6 +35,10 @@ NOT_FOUND_JA = "議事録に該当する発言は見つかりませんでした�
 NOT_FOUND_EN = "The minutes contain no statement on this."
 NO_OTHER_JA = "議事録には、これ以外に該当する発言は見つかりませんでした。"
 NO_OTHER_EN = "The minutes contain no other statement on this."
+NOT_STATED_JA = (
+    "議事録にはこの話題についての発言がありますが、質問された{what}は述べられていません。"
+)
+NOT_STATED_EN = "The minutes discuss this topic but do not state the {what} asked for."
 
 # --- Sentence choice ------------------------------------------------------------------
 
@@ -272,11 +276,24 @@ def refusal(
     filters: Filters | None = None,
     note: str | None = None,
     mode: str = "extractive",
+    unstated: Sequence[tuple[str, str]] = (),
 ) -> Answer:
+    """The "not found" answer; ``hits`` are shown as related passages that do not answer.
+    ``unstated``: (Japanese, English) names of what was asked and is not stated (a near miss:
+    the topic is discussed, the number is not)."""
     lang = detect_lang(question)
+    if unstated:
+        what = (
+            "・".join(ja for ja, _ in unstated)
+            if lang == "ja"
+            else " or ".join(en for _, en in unstated)
+        )
+        text = (NOT_STATED_JA if lang == "ja" else NOT_STATED_EN).format(what=what)
+    else:
+        text = NOT_FOUND_JA if lang == "ja" else NOT_FOUND_EN
     return Answer(
         question=question,
-        text=NOT_FOUND_JA if lang == "ja" else NOT_FOUND_EN,
+        text=text,
         citations=(),
         found=False,
         mode=mode,

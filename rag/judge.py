@@ -91,6 +91,11 @@ FEATURES = (
     "is_reply",
     "reply_match",
     "speaker_hit",  # the passage's speaker (知事, 小池, 事務局...) is named in the question
+    # The other side of the exchange (a reply's question, a question's reply) among the
+    # candidates: "what did the governor answer on X" matches the member's question best, and
+    # its reply is relevant through it (and the other way round).
+    "partner_gap",  # best partner candidate's cos minus the best candidate's (-1: none)
+    "partner_cov",  # best partner candidate's idf-weighted topic-word coverage (0: none)
     "is_en",
     "en_lift",
     "en_idf_cov",
@@ -107,6 +112,7 @@ MONOTONE = {
     "cos": 1, "lift": 1, "gap": 1, "bm25_rel": 1, "log_drank": -1, "log_brank": -1, "log_frank": -1,
     "cov": 1, "idf_cov": 1, "rare_in": 1, "unknown": -1, "num_hit": 1,
     "role_match": 1, "reply_match": 1, "speaker_hit": 1, "en_idf_cov": 1,
+    "partner_gap": 1, "partner_cov": 1,
     **{f"{k}_missing": -1 for k in KINDS},
 }  # fmt: skip
 
@@ -237,6 +243,23 @@ def _speaker_named(chunk: Any, question_folded: str) -> bool:
     return False
 
 
+def partners(hits: Sequence[Hit]) -> list[list[int]]:
+    """Per hit, the positions of the candidates on the other side of its exchange (same
+    meeting; one answers the other's statement, ``Chunk.answers_to``)."""
+    by_statement: dict[tuple[str, int], list[int]] = {}
+    for i, h in enumerate(hits):
+        by_statement.setdefault((h.chunk.meeting_id, h.chunk.order), []).append(i)
+    linked: list[list[int]] = [[] for _ in hits]
+    for i, h in enumerate(hits):
+        c = h.chunk
+        if c.answers_to is None:
+            continue
+        for j in by_statement.get((c.meeting_id, c.answers_to), []):
+            linked[i].append(j)
+            linked[j].append(i)
+    return linked
+
+
 def passage_features(view: QuestionView, hits: Sequence[Hit]) -> np.ndarray:
     """One row of FEATURES per hit (same order)."""
     rows = np.zeros((len(hits), len(FEATURES)), dtype=np.float64)
@@ -250,6 +273,8 @@ def passage_features(view: QuestionView, hits: Sequence[Hit]) -> np.ndarray:
     unknown = sum(w for w, k in zip(view.idf, view.known, strict=True) if not k) / total_idf
     qf = folded(view.text)
     asks = asked_kinds(view.text)
+    linked = partners(hits)
+    coverage = [0.0] * len(hits)  # idf-weighted, filled in the loop (partners read it after)
     for i, h in enumerate(hits):
         c = h.chunk
         hay = folded(passage_text(c))
@@ -257,6 +282,7 @@ def passage_features(view: QuestionView, hits: Sequence[Hit]) -> np.ndarray:
         present = [contains(t, hay) for t in view.terms]
         cov = sum(present) / len(present) if present else 0.0
         idf_cov = sum(p * w for p, w in zip(present, view.idf, strict=True)) / total_idf
+        coverage[i] = idf_cov if view.terms else 0.0
         nums = numbers(c.text) if view.numbers else set()
         held = held_kinds(c.text, _named(c)) if asks else frozenset()
         is_reply = c.role in _REPLY_ROLES
@@ -290,6 +316,8 @@ def passage_features(view: QuestionView, hits: Sequence[Hit]) -> np.ndarray:
             "is_reply": float(is_reply),
             "reply_match": float(view.reply and is_reply),
             "speaker_hit": float(_speaker_named(c, qf)),
+            "partner_gap": -1.0,  # set below, once every candidate's coverage is known
+            "partner_cov": 0.0,
             "is_en": float(view.is_en),
             "en_lift": (cos - view.mean_cos) if view.is_en else 0.0,
             "en_idf_cov": idf_cov if view.is_en else 0.0,
@@ -298,6 +326,11 @@ def passage_features(view: QuestionView, hits: Sequence[Hit]) -> np.ndarray:
             "is_proc": float(c.kind == "procedural" or c.role == ROLE_CHAIR),
         }
         rows[i] = [f[name] for name in FEATURES]
+    gap_col, cov_col = FEATURES.index("partner_gap"), FEATURES.index("partner_cov")
+    for i, js in enumerate(linked):
+        if js:
+            rows[i, gap_col] = max((hits[j].dense_score or 0.0) for j in js) - best_cos
+            rows[i, cov_col] = max(coverage[j] for j in js)
     return rows
 
 

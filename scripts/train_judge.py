@@ -57,7 +57,6 @@ JSQUAD_TRAIN = 900  # JSQuAD questions used (each also as an unanswerable varian
 # Share of the total training weight per source: the minutes sources are the target domain
 # but small; JSQuAD is large but Wikipedia. Equal thirds keep any one from dominating.
 SOURCE_WEIGHT = {"minutes": 1 / 3, "tokyo": 1 / 3, "jsquad": 1 / 3}
-MAX_FALSE_REFUSAL = 0.05  # the answer threshold rule (issue #10): false refusals <= 5 % on dev
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 
 
@@ -148,7 +147,11 @@ MINUTES_FILES = (
     "minutes_heldout.jsonl",
     "minutes_train.jsonl",
     "minutes_train2.jsonl",
+    "minutes_train3.jsonl",
 )
+# Questions a writer made up over the February tokyo2020 records (reading only those): near
+# misses and answerable paraphrases of the assembly's own kind of minutes.
+TOKYO_TRAIN_FILE = "tokyo_train.jsonl"
 # A question from another corpus counts as unanswerable here unless one candidate already holds
 # this share of its topic words (then the topic may well be discussed: label unsure, skipped).
 CROSS_MAX_COVERAGE = 0.67
@@ -219,12 +222,50 @@ def tokyo_groups(cache: Path, shared: Path) -> list[Group]:
             )
             if g:
                 out.append(g)
+    out += written_tokyo_groups(index, shared, train)
     # The advisory meetings' questions asked of the assembly: unanswerable there.
     for row in _minutes_rows():
         if row.get("answerable", True):
             g = _cross(index, "x-" + row["qid"], "tokyo", row["question"])
             if g:
                 out.append(g)
+    return out
+
+
+def _statements_holding(index, gold: list[str]) -> set[tuple[str, int]]:
+    gold_s = [squash(g) for g in gold]
+    return {
+        (c.meeting_id, c.order) for c in index.chunks if any(g in squash(c.text) for g in gold_s)
+    }
+
+
+def written_tokyo_groups(index, shared: Path, train: set[str]) -> list[Group]:
+    """eval/tokyo_train.jsonl. An answerable question whose answer lies in a statement that a
+    held-out tokyo2020 question is about is left out, so the held-out half stays unseen."""
+    path = ROOT / "eval" / TOKYO_TRAIN_FILE
+    if not path.is_file():
+        return []
+    held_out: set[tuple[str, int]] = set()
+    for name in ("ask_answer_dev.jsonl", "ask_exchange_dev.jsonl"):
+        for row in _read_jsonl(shared / "bench/tokyo2020" / name):
+            if row["source"] not in train:
+                held_out |= _statements_holding(index, row["gold"])
+    out = []
+    for row in _read_jsonl(path):
+        gold = row.get("gold", [])
+        if row.get("answerable", True) and _statements_holding(index, gold) & held_out:
+            continue
+        g = _group(
+            index,
+            row["qid"],
+            "tokyo",
+            row["question"],
+            gold,
+            row.get("answerable", True),
+            row["qid"],
+        )
+        if g:
+            out.append(g)
     return out
 
 
@@ -351,34 +392,58 @@ def _log_loss(model: RelevanceModel, groups: list[Group]) -> float:
     return float(-(w * (y * np.log(p) + (1 - y) * np.log(1 - p))).sum() / w.sum())
 
 
-def _question_scores(model: RelevanceModel, groups: list[Group]) -> list[tuple[float, Group]]:
-    return [(float(model.predict(g.X).max()), g) for g in groups]
+Scored = list[tuple[np.ndarray, Group]]  # per question: each candidate's probability
 
 
-def choose_answer_threshold(model: RelevanceModel, dev: list[Group]) -> float:
-    """Rule: the highest threshold at which at most MAX_FALSE_REFUSAL of the dev questions
-    whose answer is among the candidates would be refused, each source weighing a third
-    (SOURCE_WEIGHT). Pooled rather than per source: the per-source version let the hardest
-    source's paraphrases set a threshold near zero (minutes dev: refusal 0.27) — see BENCHMARKS."""
-    scores, weights = [], []
+def _predictions(model: RelevanceModel, groups: list[Group]) -> Scored:
+    return [(model.predict(g.X), g) for g in groups]
+
+
+THRESHOLD_FOLDS = 5
+
+
+def _out_of_fold(groups: list[Group], fit_fn) -> Scored:
+    """Every question scored by a model fitted without its fold (folds by question key, as
+    the fit/dev split). The shipped model is refitted on all questions, so its thresholds are
+    chosen on these scores: a threshold picked on one model's dev scores does not carry over
+    to a model refitted with more data (its probabilities sit elsewhere)."""
+    out: Scored = []
+    for k in range(THRESHOLD_FOLDS):
+        held = [g for g in groups if int(_hash01("fold:" + g.key) * THRESHOLD_FOLDS) == k]
+        rest = [g for g in groups if int(_hash01("fold:" + g.key) * THRESHOLD_FOLDS) != k]
+        out += _predictions(fit_fn(rest), held)
+    return out
+
+
+def choose_answer_threshold(scored: Scored) -> float:
+    """Rule: the threshold with the highest refusal accuracy minus false-refusal rate (a wrong
+    answer and a false refusal cost the same), averaged over the sources (SOURCE_WEIGHT).
+    Issue #10 asks for refusal >= 0.90 at false refusals <= 0.05; no threshold meets both on
+    the minutes, and the earlier rule (false refusals <= 5 % pooled) sat at minutes refusal 0.45
+    out of fold and answered 「札幌オリンピック招致の予算について委員の意見は？」 — a
+    confident wrong answer, the product's worst outcome (BENCHMARKS.md, session 5)."""
+    per_source = []
     for source, share in SOURCE_WEIGHT.items():
-        mine = [s for s, g in _question_scores(model, dev) if g.source == source and g.y.any()]
-        scores += mine
-        weights += [share / len(mine)] * len(mine) if mine else []
-    if not scores:
+        ans = np.array([p.max() for p, g in scored if g.source == source and g.y.any()])
+        una = np.array([p.max() for p, g in scored if g.source == source and not g.answerable])
+        if len(ans) and len(una):
+            per_source.append((share, ans, una))
+    if not per_source:
         return 0.5
-    order = np.argsort(scores)
-    s, w = np.asarray(scores)[order], np.asarray(weights)[order] / sum(weights)
-    refused_below = np.cumsum(w) - w  # weight of questions strictly below each score
-    return float(s[refused_below <= MAX_FALSE_REFUSAL].max())
+    candidates = np.unique(np.concatenate([a for _, a, _ in per_source]))
+
+    def balance(t: float) -> float:
+        return sum(w * ((u < t).mean() - (a < t).mean()) for w, a, u in per_source)
+
+    return float(max(candidates, key=balance))
 
 
-def choose_cite_threshold(model: RelevanceModel, dev: list[Group]) -> float:
+def choose_cite_threshold(scored: Scored) -> float:
     """Rule: the threshold with the best F1 of "cited" vs "holds the gold text" over the
-    candidates of answerable dev questions (completeness and precision weigh the same)."""
-    pos = [g for g in dev if g.answerable and g.y.any()]
-    p = np.concatenate([model.predict(g.X) for g in pos])
-    y = np.concatenate([g.y for g in pos]).astype(bool)
+    candidates of answerable questions (completeness and precision weigh the same)."""
+    pos = [(p, g) for p, g in scored if g.answerable and g.y.any()]
+    p = np.concatenate([p for p, _ in pos])
+    y = np.concatenate([g.y for _, g in pos]).astype(bool)
     best, best_t = -1.0, 0.5
     for t in np.unique(np.round(p, 3)):
         sel = p >= t
@@ -395,7 +460,7 @@ def dev_metrics(model: RelevanceModel, dev: list[Group]) -> dict:
         gs = [g for g in dev if g.source == source]
         if not gs:
             continue
-        qs = _question_scores(model, gs)
+        qs = [(float(p.max()), g) for p, g in _predictions(model, gs)]
         ans = [s for s, g in qs if g.answerable and g.y.any()]
         una = [s for s, g in qs if not g.answerable]
         top1 = [bool(g.y[int(np.argmax(model.predict(g.X)))]) for g in gs if g.y.any()]
@@ -453,14 +518,19 @@ threshold).
 Wikipedia) questions outside the 1k evaluation file, each also with its gold article removed
 as an unanswerable question; half of the tokyo2020 dev question sources (public records of
 the Tokyo Metropolitan Assembly; questions from NTCIR QA Lab-PoliInfo-3); the project's own
-`eval/minutes_gold.jsonl`, `eval/minutes_heldout.jsonl`, `eval/minutes_train.jsonl` and
-`eval/minutes_train2.jsonl` (155 and 200 questions written for training by two writers who read
-only `corpus/`); and cross-corpus unanswerables (the
+`eval/minutes_gold.jsonl`, `eval/minutes_heldout.jsonl`, `eval/minutes_train.jsonl`,
+`eval/minutes_train2.jsonl` and `eval/minutes_train3.jsonl` (155, 200 and 290 questions written
+for training by three writers who read only `corpus/`; the third set stresses paraphrases with
+no shared words and near misses); `eval/tokyo_train.jsonl` (221 questions a writer made up
+over the February tokyo2020 records only, 127 of them unanswerable near misses or off-topic;
+answerable ones whose answer a held-out tokyo2020 question is about are left out); and
+cross-corpus unanswerables (the
 assembly's training questions asked of `corpus/`, the minutes questions asked of the assembly
 records). Labels: a candidate is relevant when it contains a gold substring. Each source gets a
 third of the training weight.
 
-**Held out** (never fitted, never used to choose C or a threshold): `eval/minutes_test.jsonl`, `eval/minutes_fresh.jsonl`,
+**Held out** (never fitted, never used to choose C or a threshold): `eval/minutes_test.jsonl`,
+`eval/minutes_fresh.jsonl`, `eval/minutes_fresh2.jsonl`,
 the JSQuAD 1k file, the other half of tokyo2020's sources.
 
 | source | fit questions | dev questions | candidate rows |
@@ -469,7 +539,10 @@ the JSQuAD 1k file, the other half of tokyo2020's sources.
 
 **Choices on dev**: {m["chosen"]} (lowest weighted dev log-loss of {m["dev_log_loss"]});
 answer threshold {model.answer_threshold:.4f} ({m["answer_rule"]}); cite threshold
-{model.cite_threshold:.4f} ({m["cite_rule"]}). The final model is refitted on fit+dev.
+{model.cite_threshold:.4f} ({m["cite_rule"]}). The shipped model is refitted on fit+dev and
+its thresholds chosen by the same rules on {THRESHOLD_FOLDS}-fold out-of-fold scores of all
+fit+dev questions (the dev metrics below are the fit-only model's, with thresholds
+{m["dev_thresholds"]["answer"]} / {m["dev_thresholds"]["cite"]} chosen on dev).
 
 **Dev metrics** (model fitted on fit only):
 
@@ -531,18 +604,21 @@ def main() -> int:
     )
     losses = {name: _log_loss(fit_fn(fit), dev) for name, fit_fn in fitters.items()}
     C = min(losses, key=losses.get)
+    # Dev metrics: the model fitted on fit only, its thresholds chosen on dev by the rules.
     model = fitters[C](fit)
+    on_dev = _predictions(model, dev)
     model = replace(
         model,
-        answer_threshold=choose_answer_threshold(model, dev),
-        cite_threshold=choose_cite_threshold(model, dev),
+        answer_threshold=choose_answer_threshold(on_dev),
+        cite_threshold=choose_cite_threshold(on_dev),
     )
     metrics = dev_metrics(model, dev)
-    final = fitters[C](fit + dev)
+    # Shipped: refitted on fit+dev, thresholds by the same rules on out-of-fold scores.
+    oof = _out_of_fold(fit + dev, fitters[C])
     final = replace(
-        final,
-        answer_threshold=model.answer_threshold,
-        cite_threshold=model.cite_threshold,
+        fitters[C](fit + dev),
+        answer_threshold=choose_answer_threshold(oof),
+        cite_threshold=choose_cite_threshold(oof),
     )
     sizes = {
         s: {
@@ -569,8 +645,12 @@ def main() -> int:
             "rows": rows,
             "candidates": CANDIDATES,
             "dev_metrics": metrics,
-            "answer_rule": f"false refusals <= {MAX_FALSE_REFUSAL} on dev, sources weighing a third each",
-            "cite_rule": "best F1 on dev candidates of answerable questions",
+            "dev_thresholds": {
+                "answer": round(model.answer_threshold, 4),
+                "cite": round(model.cite_threshold, 4),
+            },
+            "answer_rule": "highest refusal accuracy minus false refusals, sources weighing a third each",
+            "cite_rule": "best F1 on the candidates of answerable questions",
             "sample": sample,
             "seconds": round(time.time() - t0),
         },

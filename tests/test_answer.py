@@ -388,3 +388,35 @@ def test_followup_on_real_minutes(corpus_index):
     assert_consistent(follow)
     assert follow.found and follow.note
     assert all("sapporo" in c.chunk.file for c in follow.citations)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "what"),
+    [
+        ("市町村に派遣するアドバイザーは何人増やす方針？", "数や金額"),
+        ("ラストワンマイルの事業者として、具体的にどの企業の名前が挙がった？", "企業や団体の名前"),
+    ],
+)
+def test_near_miss_names_what_the_minutes_do_not_state(corpus_index, question, what, monkeypatch):
+    """The topic is discussed, the number or name asked for is not. With the judge's answer
+    threshold at 0 (every topic passage passes judgement) the verify step alone must refuse,
+    saying what is not stated, the topic's statements offered only as related passages."""
+    import rag.judge
+
+    real = rag.judge.load_model()
+    monkeypatch.setattr(rag.judge, "load_model", lambda: replace(real, answer_threshold=0.0))
+    a = answer(question, corpus_index, settings=corpus_index.settings)
+    assert_consistent(a)
+    assert not a.found and not a.citations
+    assert what in a.text
+    assert a.related
+
+
+@pytest.mark.slow
+def test_a_question_asking_a_number_the_minutes_state_is_answered(corpus_index):
+    a = answer(
+        "テレワーク実施率は何パーセントと示された？", corpus_index, settings=corpus_index.settings
+    )
+    assert_consistent(a)
+    assert a.found and any("２２％" in c.quote for c in a.citations)

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from rag.asked import AMOUNT, DECIDED, ORG, WHEN, WHERE, WHO, asked_kinds, held_kinds
+from rag.asked import (
+    AMOUNT,
+    DECIDED,
+    ORG,
+    WHEN,
+    WHERE,
+    WHO,
+    asked_kinds,
+    held_kinds,
+    unmet_kinds,
+)
 
 
 @pytest.mark.parametrize(
@@ -58,3 +68,35 @@ def test_held_kinds(text, present, absent):
 def test_a_named_speaker_answers_who():
     assert WHO not in held_kinds("検査体制を拡充してまいります。")
     assert WHO in held_kinds("検査体制を拡充してまいります。", named_speaker=True)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What mechanism did an expert propose for residents who are good with IT?",
+        "What did an expert say about handing over data when residents move?",
+        "What did an expert suggest about how much of the city's internal data could be public?",
+        "情報を出し合うルールづくりで、どこから手を付けるべきと言われた？",
+    ],
+)
+def test_relative_clauses_and_idioms_ask_nothing(question):
+    assert asked_kinds(question) == set()
+
+
+def test_wh_words_ask_at_a_clause_head_or_after_a_verb_of_saying():
+    assert asked_kinds("Did the secretariat say when the platform opens?") == {WHEN}
+    assert asked_kinds("Where was the meeting held?") == {WHERE}
+    assert asked_kinds("データ取引市場を運営している事業者はどこ？") == {ORG}
+    assert asked_kinds("職員の残業時間の削減目標は何時間か") == {AMOUNT}
+
+
+def test_unmet_kinds():
+    q = "市町村に派遣するアドバイザーは何人増やす方針？"
+    assert unmet_kinds(q, ["アドバイザーの派遣など、もう少し拡充しなくてはいけない。"]) == (AMOUNT,)
+    assert unmet_kinds(q, ["アドバイザーを３人増やす"]) == ()
+    assert unmet_kinds("テレワークについて委員の意見は？", ["無関係な文"]) == ()
+    assert unmet_kinds("誰がFIWAREに触れた？", ["FIWAREを使う"]) == ()  # "who" is not checked
+    said = "When did a member mention FIWARE?"
+    assert unmet_kinds(said, ["FIWAREを使う"]) == (WHEN,)
+    assert unmet_kinds(said, ["FIWAREを使う"], dated=True) == ()  # the meeting's date answers it
+    assert unmet_kinds("When will the platform start?", ["基盤を作る"], dated=True) == (WHEN,)

@@ -82,3 +82,26 @@ def test_every_gold_quote_is_in_the_minutes(path: Path) -> None:
     ]
     assert not missing
     assert all(bool(r.get("gold")) == r.get("answerable", True) for r in rows)
+
+
+TOKYO_DOCS = GOLD.parents[2] / "shared" / "bench" / "tokyo2020" / "docs"
+
+
+def test_every_tokyo_training_quote_is_in_its_record() -> None:
+    """eval/tokyo_train.jsonl (judge training questions over the February records): each gold
+    quote occurs in the record the question names, and unanswerable questions have none."""
+    import json
+
+    from rag.text import squash
+
+    if not TOKYO_DOCS.is_dir():
+        pytest.skip("../shared/bench/tokyo2020 is not present")
+    path = GOLD.parent / "tokyo_train.jsonl"
+    rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    docs = {p.name: squash(p.read_text(encoding="utf-8")) for p in TOKYO_DOCS.iterdir()}
+    missing = [
+        (r["qid"], g) for r in rows for g in r.get("gold", []) if squash(g) not in docs[r["source"]]
+    ]
+    assert not missing
+    assert all(bool(r.get("gold")) == r.get("answerable", True) for r in rows)
+    assert not any(r["source"] and "-06-" in r["source"] for r in rows)  # June: the test set

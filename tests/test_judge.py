@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pytest
@@ -139,6 +139,18 @@ def test_answer_kind_features_need_the_kind_in_the_passage():
     assert f[1]["amount_missing"] == 0.0
     assert f[2]["amount_missing"] == 1.0 and f[2]["who_asked"] == 0.0
     assert [x["log_frank"] for x in f] == sorted(x["log_frank"] for x in f)
+
+
+def test_exchange_partner_features_link_a_reply_and_its_question():
+    view = _view("検査体制について知事の答弁は？", ["検査体制"], reply=True)
+    question = _chunk(7, "検査体制の充実について知事の見解を伺います。", role="議員")
+    reply = replace(CHUNKS[3], order=8, answers_to=7)
+    rows = passage_features(view, _hits((question, 0.9), (reply, 0.8), (CHUNKS[0], 0.7)))
+    f = [dict(zip(FEATURES, row, strict=True)) for row in rows]
+    assert abs(f[1]["partner_gap"] - 0.0) < 1e-9  # the reply's question is the best candidate
+    assert abs(f[0]["partner_gap"] - (0.8 - 0.9)) < 1e-9
+    assert f[0]["partner_cov"] == 1.0 and f[1]["partner_cov"] == 1.0
+    assert f[2]["partner_gap"] == -1.0 and f[2]["partner_cov"] == 0.0  # no exchange
 
 
 def test_shipped_model_scores_its_data_card_sample_as_recorded():
