@@ -615,8 +615,8 @@ def answer_stream(
         yield from _final(r, question, notes)
         return
     chosen = with_replies(index, chosen, verdict.judged, eff.roles)
-    # Verify: a question asking for a number, date, place or company is answered only when a
-    # cited statement holds one; otherwise the statements are the topic, not the answer.
+    # Verify: a question asking for a number, a date or a company is answered only when a cited
+    # statement holds one (rag.asked.VERIFIED); otherwise the statements are the topic only.
     unmet = unmet_kinds(
         query, [j.hit.chunk.text for j in chosen], dated=all(j.hit.chunk.date for j in chosen)
     )

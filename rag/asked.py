@@ -147,7 +147,7 @@ def unmet_kinds(question: str, texts: list[str], dated: bool = False) -> tuple[s
     asked = [k for k in VERIFIED if k in asked_kinds(question)]
     if not asked:
         return ()
-    held = set().union(*(held_kinds(t) for t in texts)) if texts else set()
+    held = set().union(*(held_kinds(t) for t in texts))
     if dated and _WHEN_SAID.search(nfkc(question)):
         held.add(WHEN)
     return () if held & set(asked) else tuple(asked)

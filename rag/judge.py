@@ -274,7 +274,6 @@ def passage_features(view: QuestionView, hits: Sequence[Hit]) -> np.ndarray:
     qf = folded(view.text)
     asks = asked_kinds(view.text)
     linked = partners(hits)
-    coverage = [0.0] * len(hits)  # idf-weighted, filled in the loop (partners read it after)
     for i, h in enumerate(hits):
         c = h.chunk
         hay = folded(passage_text(c))
@@ -282,7 +281,6 @@ def passage_features(view: QuestionView, hits: Sequence[Hit]) -> np.ndarray:
         present = [contains(t, hay) for t in view.terms]
         cov = sum(present) / len(present) if present else 0.0
         idf_cov = sum(p * w for p, w in zip(present, view.idf, strict=True)) / total_idf
-        coverage[i] = idf_cov if view.terms else 0.0
         nums = numbers(c.text) if view.numbers else set()
         held = held_kinds(c.text, _named(c)) if asks else frozenset()
         is_reply = c.role in _REPLY_ROLES
@@ -316,7 +314,7 @@ def passage_features(view: QuestionView, hits: Sequence[Hit]) -> np.ndarray:
             "is_reply": float(is_reply),
             "reply_match": float(view.reply and is_reply),
             "speaker_hit": float(_speaker_named(c, qf)),
-            "partner_gap": -1.0,  # set below, once every candidate's coverage is known
+            "partner_gap": -1.0,  # set below from the partners' own rows
             "partner_cov": 0.0,
             "is_en": float(view.is_en),
             "en_lift": (cos - view.mean_cos) if view.is_en else 0.0,
@@ -326,11 +324,11 @@ def passage_features(view: QuestionView, hits: Sequence[Hit]) -> np.ndarray:
             "is_proc": float(c.kind == "procedural" or c.role == ROLE_CHAIR),
         }
         rows[i] = [f[name] for name in FEATURES]
-    gap_col, cov_col = FEATURES.index("partner_gap"), FEATURES.index("partner_cov")
+    col = {name: FEATURES.index(name) for name in ("cos", "idf_cov", "partner_gap", "partner_cov")}
     for i, js in enumerate(linked):
         if js:
-            rows[i, gap_col] = max((hits[j].dense_score or 0.0) for j in js) - best_cos
-            rows[i, cov_col] = max(coverage[j] for j in js)
+            rows[i, col["partner_gap"]] = rows[js, col["cos"]].max() - best_cos
+            rows[i, col["partner_cov"]] = rows[js, col["idf_cov"]].max()
     return rows
 
 

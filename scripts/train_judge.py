@@ -202,27 +202,35 @@ def tokyo_train_sources(shared: Path) -> set[str]:
     return {s for s in sources if _hash01("tokyo:" + s) < 0.5}
 
 
-def tokyo_groups(cache: Path, shared: Path) -> list[Group]:
+def _tokyo_dev_rows(shared: Path) -> list[dict]:
     bench = shared / "bench" / "tokyo2020"
-    index = _index(cache, "tokyo2020", bench / "docs")
+    return [
+        row
+        for name in ("ask_answer_dev.jsonl", "ask_exchange_dev.jsonl")
+        for row in _read_jsonl(bench / name)
+    ]
+
+
+def tokyo_groups(cache: Path, shared: Path) -> list[Group]:
+    index = _index(cache, "tokyo2020", shared / "bench" / "tokyo2020" / "docs")
     train = tokyo_train_sources(shared)
+    rows = _tokyo_dev_rows(shared)
     out = []
-    for name in ("ask_answer_dev.jsonl", "ask_exchange_dev.jsonl"):
-        for row in _read_jsonl(bench / name):
-            if row["source"] not in train:
-                continue
-            g = _group(
-                index,
-                row["qid"],
-                "tokyo",
-                row["question"],
-                row["gold"],
-                True,
-                row["source"],
-            )
-            if g:
-                out.append(g)
-    out += written_tokyo_groups(index, shared, train)
+    for row in rows:
+        if row["source"] not in train:
+            continue
+        g = _group(
+            index,
+            row["qid"],
+            "tokyo",
+            row["question"],
+            row["gold"],
+            True,
+            row["source"],
+        )
+        if g:
+            out.append(g)
+    out += written_tokyo_groups(index, [r for r in rows if r["source"] not in train])
     # The advisory meetings' questions asked of the assembly: unanswerable there.
     for row in _minutes_rows():
         if row.get("answerable", True):
@@ -232,28 +240,24 @@ def tokyo_groups(cache: Path, shared: Path) -> list[Group]:
     return out
 
 
-def _statements_holding(index, gold: list[str]) -> set[tuple[str, int]]:
-    gold_s = [squash(g) for g in gold]
-    return {
-        (c.meeting_id, c.order) for c in index.chunks if any(g in squash(c.text) for g in gold_s)
-    }
-
-
-def written_tokyo_groups(index, shared: Path, train: set[str]) -> list[Group]:
+def written_tokyo_groups(index, held_out_rows: list[dict]) -> list[Group]:
     """eval/tokyo_train.jsonl. An answerable question whose answer lies in a statement that a
-    held-out tokyo2020 question is about is left out, so the held-out half stays unseen."""
+    held-out tokyo2020 question (``held_out_rows``) is about is left out, so the held-out half
+    stays unseen."""
     path = ROOT / "eval" / TOKYO_TRAIN_FILE
     if not path.is_file():
         return []
-    held_out: set[tuple[str, int]] = set()
-    for name in ("ask_answer_dev.jsonl", "ask_exchange_dev.jsonl"):
-        for row in _read_jsonl(shared / "bench/tokyo2020" / name):
-            if row["source"] not in train:
-                held_out |= _statements_holding(index, row["gold"])
+    statements = [((c.meeting_id, c.order), squash(c.text)) for c in index.chunks]
+
+    def holding(gold: list[str]) -> set[tuple[str, int]]:
+        gold_s = [squash(g) for g in gold]
+        return {key for key, text in statements if any(g in text for g in gold_s)}
+
+    held_out = set().union(*(holding(row["gold"]) for row in held_out_rows))
     out = []
     for row in _read_jsonl(path):
         gold = row.get("gold", [])
-        if row.get("answerable", True) and _statements_holding(index, gold) & held_out:
+        if row.get("answerable", True) and holding(gold) & held_out:
             continue
         g = _group(
             index,
@@ -407,10 +411,11 @@ def _out_of_fold(groups: list[Group], fit_fn) -> Scored:
     the fit/dev split). The shipped model is refitted on all questions, so its thresholds are
     chosen on these scores: a threshold picked on one model's dev scores does not carry over
     to a model refitted with more data (its probabilities sit elsewhere)."""
+    fold = [int(_hash01("fold:" + g.key) * THRESHOLD_FOLDS) for g in groups]
     out: Scored = []
     for k in range(THRESHOLD_FOLDS):
-        held = [g for g in groups if int(_hash01("fold:" + g.key) * THRESHOLD_FOLDS) == k]
-        rest = [g for g in groups if int(_hash01("fold:" + g.key) * THRESHOLD_FOLDS) != k]
+        held = [g for g, f in zip(groups, fold, strict=True) if f == k]
+        rest = [g for g, f in zip(groups, fold, strict=True) if f != k]
         out += _predictions(fit_fn(rest), held)
     return out
 
@@ -460,10 +465,10 @@ def dev_metrics(model: RelevanceModel, dev: list[Group]) -> dict:
         gs = [g for g in dev if g.source == source]
         if not gs:
             continue
-        qs = [(float(p.max()), g) for p, g in _predictions(model, gs)]
-        ans = [s for s, g in qs if g.answerable and g.y.any()]
-        una = [s for s, g in qs if not g.answerable]
-        top1 = [bool(g.y[int(np.argmax(model.predict(g.X)))]) for g in gs if g.y.any()]
+        scored = _predictions(model, gs)
+        ans = [float(p.max()) for p, g in scored if g.answerable and g.y.any()]
+        una = [float(p.max()) for p, g in scored if not g.answerable]
+        top1 = [bool(g.y[int(np.argmax(p))]) for p, g in scored if g.y.any()]
         out[source] = {
             "questions": len(gs),
             "refusal_accuracy": round(np.mean([s < model.answer_threshold for s in una]), 3)
