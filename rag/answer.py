@@ -226,7 +226,7 @@ def judge_candidates(index: Any, query: str, hits: Sequence[Hit], filters: Filte
     """Probability per candidate (rag/judge.py); found when the best reaches the model's answer
     threshold; cited: every non-meta statement at or above the cite threshold (at least the
     best one), one per statement. Word statistics are over the meetings ``filters`` select."""
-    from rag.judge import judge, load_model, question_view
+    from rag.judge import judge, load_model, question_view, topic_absent
     from rag.retrieve import scope_mask
 
     if not hits:
@@ -241,7 +241,12 @@ def judge_candidates(index: Any, query: str, hits: Sequence[Hit], filters: Filte
         for j in judged
         if j.hit.chunk.kind != "meta" and _about_without_instructions(j.hit.chunk.text, view.terms)
     ]
-    found = bool(content) and content[0].relevance >= model.answer_threshold
+    titles = folded(" ".join(m.title for m in (getattr(index, "meetings", {}) or {}).values()))
+    found = (
+        bool(content)
+        and content[0].relevance >= model.answer_threshold
+        and not topic_absent(view, titles)
+    )
     if not found:
         return Judgement(judged, False, ())
     relevant: list[Judged] = []
@@ -615,10 +620,15 @@ def answer_stream(
         yield from _final(r, question, notes)
         return
     chosen = with_replies(index, chosen, verdict.judged, eff.roles)
-    # Verify: a question asking for a number, a date or a company is answered only when a cited
-    # statement holds one (rag.asked.VERIFIED); otherwise the statements are the topic only.
+    # Verify: a question asking for a number, a date, a company or which person is answered
+    # only when a cited statement holds one (rag.asked.VERIFIED); otherwise they are the topic.
+    from rag.judge import named_speaker
+
     unmet = unmet_kinds(
-        query, [j.hit.chunk.text for j in chosen], dated=all(j.hit.chunk.date for j in chosen)
+        query,
+        [j.hit.chunk.text for j in chosen],
+        dated=all(j.hit.chunk.date for j in chosen),
+        named=[named_speaker(j.hit.chunk) for j in chosen],
     )
     if unmet:
         r = refusal(

@@ -7,17 +7,21 @@ amount, a date, a person, a place, a company, a decision. The judge gets, per ki
 (rag/judge.py, scripts/train_judge.py). The patterns are the usual surface forms of Japanese and
 English question words and of the expressions that answer them, not tuned on any question file.
 
-Imports only rag.text.
+Imports only rag.text and rag.morph.
 """
 
 from __future__ import annotations
 
 import re
 
+from rag.morph import person_names
 from rag.text import nfkc
 
 WHEN, AMOUNT, WHO, WHERE, ORG, DECIDED = "when", "amount", "who", "where", "org", "decided"
-KINDS = (WHEN, AMOUNT, WHO, WHERE, ORG, DECIDED)
+# "name": which person exactly (氏名, the chair, which member said it). Narrower than "who",
+# which an anonymous 委員 of a summary can answer ("who said…": a member).
+NAME = "name"
+KINDS = (WHEN, AMOUNT, WHO, WHERE, ORG, DECIDED, NAME)
 
 _I = re.IGNORECASE
 # A noun asks for its value only as the question's head (予算は？ / 件数を教えて), not as a
@@ -31,6 +35,8 @@ _EN_ASKS = (
     r"mentioned|know|tell|told|decide|decided|state|stated|specify|specified|clarify|indicate|"
     r"indicated|about|on|by|until|as to)\s+)(?:{})\b"
 )
+# Verbs of saying: 「…と発言したのは誰」 asks which person said it.
+_SAID = r"(?:発言|意見|指摘|提案|質問|主張|言及|述べ|言っ|言わ|話し|説明|答弁|回答|答え)"
 _ASKS: dict[str, re.Pattern[str]] = {
     WHEN: re.compile(
         r"いつ|何年(?!間)|何月|何日(?!間)|何時(?!間)|(?:時期|期限|締め?切り?|スケジュール)"
@@ -42,9 +48,11 @@ _ASKS: dict[str, re.Pattern[str]] = {
     ),
     AMOUNT: re.compile(
         # 何人か / 何人？ also read なにじん (which nationality) or "some people": not a count.
-        r"いくら(?!でも)|何人(?!か|[?？]|$|です|だ)|何(?:件|社|団体|%|パーセント|割|名|か所|箇所|ヶ所|校|回|円|台|倍|市町村|年間|日間|時間|"
+        r"いくら(?!でも)|何[十百千万億]*人(?!か|[?？]|$|です|だ)|何[十百千万億]+人|何[十百千万億]*(?:件|社|団体|%|パーセント|割|名|か所|箇所|ヶ所|校|回|円|台|倍|市町村|年間|日間|時間|"
         r"自治体|世帯|機関|種類|項目|本)|どれ(?:くらい|ほど|だけ)|"
-        r"(?:金額|予算|費用|経費|人数|件数|割合|比率|率|数値目標|[者社件]数)" + _ASKED_NOUN + "|"
+        r"(?:金額|予算|費用|経費|人数|件数|割合|比率|率|数値目標|[者社件]数|の数)"
+        + _ASKED_NOUN
+        + "|"
         r"\bhow many\b|\bhow much\b(?! of)|\bpercentage\b|"
         # "What would the rate be", "what was the total": a quantity as the question's head.
         r"\bwhat (?:is|was|were|are|would|will)\b[^?,]{0,60}\b(?:rate|ratio|share|figure|total|"
@@ -66,6 +74,23 @@ _ASKS: dict[str, re.Pattern[str]] = {
     ORG: re.compile(
         r"どの(?:企業|会社|事業者|業者|団体|ベンダー|メーカー)|(?:企業|会社|事業者|業者|団体)はどこ|(?:企業|会社|事業者|団体)名|社名|"
         r"\bwhich (?:company|companies|firm|vendor|business|organi[sz]ation)\b|\bwhat company\b",
+        _I,
+    ),
+    NAME: re.compile(
+        r"氏名|(?:委員|議員|人|者|座長|会長|委員長|議長|部会長|人物|講師|メンバー|方)の?名前|"
+        r"どの(?:委員|議員|構成員|メンバー|有識者|専門家)|"
+        r"(?:座長|会長|委員長|議長|部会長|司会|進行役)(?:は|を務め\S{0,6}は|が)(?:誰|だれ|どなた)|"
+        r"(?:誰|だれ|どなた)が(?:座長|会長|委員長|議長|司会)|"
+        r"(?:誰|だれ|どなた)が\S{0,20}"
+        + _SAID
+        + "|"
+        + _SAID
+        + r"\S{0,6}(?:委員|議員|人|方|の)は(?:誰|だれ|どなた)|"
+        r"\bwhich (?:member|person|expert|official|councill?or|participant)s?\b|\bby name\b|"
+        r"\bnames? of (?:the )?(?:member|person|expert|chair|speaker)|"
+        r"\bwho (?:exactly|specifically|chaired|chairs|was the chair|is the chair|presided)\b|"
+        r"\bwho (?:said|made|raised|proposed|suggested|pointed|argued|asked|mentioned|talked|spoke|"
+        r"commented|stated|explained|answered|replied)\b",
         _I,
     ),
     DECIDED: re.compile(
@@ -100,7 +125,25 @@ _HOLDS: dict[str, re.Pattern[str]] = {
         _I,
     ),
     DECIDED: re.compile(r"決定|決ま|決め|承認|了承|合意|確定|採択|可決|議決|正式"),
+    # A person: an honorific, or (held_kinds) a name Sudachi knows or a named speaker.
+    NAME: re.compile(
+        r"[\u4e00-\u9fff]{1,4}(?:氏|さん|君|様|先生)|（[\u4e00-\u9fff\u3040-\u30ff]{2,10}君）"
+    ),
 }
+
+
+# An office that speaks for itself (事務局から説明, 知事が答弁) answers "who explained…" but not
+# a question that wants a person: a name, the chair, which member (_PERSON).
+_OFFICE = re.compile(
+    r"事務局|知事|市長|町長|村長|区長|局長|部長|課長|室長|教育長|総監|大臣|長官|理事長|社長|"
+    r"[\u4e00-\u9fff]{1,8}(?:省|庁|本部|研究所|大学|財団|協会)|株式会社|[\u30a0-\u30ffA-Za-z]{2,}社"
+)
+_PERSON = re.compile(
+    r"氏名|名前|どの(?:委員|議員|構成員|メンバー|有識者|専門家)|座長|会長|委員長|議長|部会長|司会|"
+    r"\bwhich (?:member|person|expert|councill?or|participant)s?\b|\bby name\b|\bnames? of\b|"
+    r"\bwho (?:exactly|specifically)\b|\bchair",
+    _I,
+)
 
 
 def asked_kinds(question: str) -> frozenset[str]:
@@ -109,24 +152,38 @@ def asked_kinds(question: str) -> frozenset[str]:
     return frozenset(k for k, p in _ASKS.items() if p.search(q))
 
 
-def held_kinds(text: str, named_speaker: bool = False) -> frozenset[str]:
-    """The kinds of answer a passage can give. A statement by a named speaker answers "who"."""
+def held_kinds(
+    text: str,
+    named_speaker: bool = False,
+    wanted: frozenset[str] | None = None,
+    person_only: bool = False,
+) -> frozenset[str]:
+    """The kinds of answer a passage can give (of ``wanted``, default all). A statement by a
+    named speaker answers "who" and "name"; so does a person's name in its text, and an office
+    unless ``person_only`` (the question wants a person: ``wants_person``)."""
     t = nfkc(text)
-    kinds = {k for k, p in _HOLDS.items() if p.search(t)}
-    if named_speaker:
-        kinds.add(WHO)
+    kinds = {k for k, p in _HOLDS.items() if (wanted is None or k in wanted) and p.search(t)}
+    if named_speaker or (not person_only and _OFFICE.search(t)):
+        kinds |= {WHO, NAME}
+    # The dictionary lookup costs a morphological analysis: only when a name is asked for.
+    if (wanted is None or NAME in wanted) and NAME not in kinds and person_names(t):
+        kinds |= {WHO, NAME}
     return frozenset(kinds)
 
 
 # Kinds an answer is checked for before it is given (rag.answer): a near miss such as
 # 「アドバイザーは何人増やす方針？」 finds the statement on advisers, which names no number.
-# "who" is not checked (a summary's anonymous 委員 is a fair answer to "who said…"), nor
-# "decided" (its words also name topics: 決定した方針について…).
+# "name" is checked: "which member said…", 「座長は誰？」 want a person, and a summary's
+# anonymous 委員 names no one (the minutes' writers of all three training files marked such
+# questions unanswerable: 8 near misses, against 1 "who talked about…" marked answerable).
+# The broader "who" (誰に, 誰のための, whom) is not, nor "decided" (its words also name
+# topics: 決定した方針について…).
 # "where" is not checked either: besides venues it asks for any named entity (どこの団体,
 # バンダ・オリエンタルは現在のどこ？), which no pattern recognises; on JSQuAD's training
 # questions checking it refused 35 of 216 answerable questions that ask a kind.
-VERIFIED = (AMOUNT, WHEN, ORG)
+VERIFIED = (AMOUNT, WHEN, ORG, NAME)
 KIND_LABELS = {
+    NAME: ("人の名前", "name of the person"),
     AMOUNT: ("数や金額", "number or amount"),
     WHEN: ("日付や時期", "date or time"),
     ORG: ("企業や団体の名前", "company or organisation"),
@@ -140,14 +197,24 @@ _WHEN_SAID = re.compile(
 )
 
 
-def unmet_kinds(question: str, texts: list[str], dated: bool = False) -> tuple[str, ...]:
+def wants_person(question: str) -> bool:
+    """The question asks for a person (a name, the chair, which member), not any speaker."""
+    return NAME in asked_kinds(question) and bool(_PERSON.search(nfkc(question)))
+
+
+def unmet_kinds(
+    question: str, texts: list[str], dated: bool = False, named: list[bool] | None = None
+) -> tuple[str, ...]:
     """The checked kinds the question asks for when none of ``texts`` (the statements an answer
     would cite) holds any of them; empty when the answer may be given. ``dated``: the
-    statements come from dated meetings, which answers "when was it said"."""
+    statements come from dated meetings, which answers "when was it said"; ``named``: per
+    text, whether its speaker is a named person or office (answers "which person")."""
     asked = [k for k in VERIFIED if k in asked_kinds(question)]
     if not asked:
         return ()
-    held = set().union(*(held_kinds(t) for t in texts))
+    flags = named or [False] * len(texts)
+    want, person = frozenset(asked), wants_person(question)
+    held = set().union(*(held_kinds(t, n, want, person) for t, n in zip(texts, flags, strict=True)))
     if dated and _WHEN_SAID.search(nfkc(question)):
         held.add(WHEN)
     return () if held & set(asked) else tuple(asked)

@@ -7,7 +7,6 @@ fewer hits just because non-matching chunks ranked higher.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,7 @@ import numpy as np
 from rag.config import Settings
 from rag.errors import ConfigError
 from rag.lazy import lazy_classes
+from rag.morph import morphemes
 from rag.question import JA_STOP_WORDS
 from rag.text import nfkc
 from rag.translate import search_queries
@@ -52,19 +52,6 @@ _FRAME = re.compile(
 )
 _BIGRAM_MARK = "\u0002"
 
-_tok_lock = threading.Lock()
-_sudachi: Any = None
-
-
-def _sudachi_tokenizer() -> Any:
-    global _sudachi
-    if _sudachi is None:
-        from sudachipy import Dictionary, SplitMode
-
-        # Mode B: 札幌市 / 有識者 stay whole (C would fuse long compounds queries rarely use).
-        _sudachi = Dictionary(dict="core").tokenizer(mode=SplitMode.B)
-    return _sudachi
-
 
 def tokenize(text: str, *, query: bool = False) -> list[str]:
     """BM25 terms: NFKC + lower case, Sudachi (mode B) normalised forms without punctuation
@@ -73,17 +60,11 @@ def tokenize(text: str, *, query: bool = False) -> list[str]:
     norm = nfkc(text).lower()
     if not norm.strip():
         return []
-    with _tok_lock:  # a Sudachi tokenizer is not safe to share between threads
-        tok = _sudachi_tokenizer()
-        out: list[str] = []
-        # Sudachi refuses very long inputs; statements are short, but be safe.
-        for start in range(0, len(norm), 10_000):
-            for m in tok.tokenize(norm[start : start + 10_000]):
-                if m.part_of_speech()[0] in _DROP_POS:
-                    continue
-                form = m.normalized_form().lower().strip()
-                if form:
-                    out.append(form)
+    out: list[str] = []
+    for _surface, pos, form in morphemes(norm):
+        form = form.lower().strip()
+        if form and pos[0] not in _DROP_POS:
+            out.append(form)
     for run in _BIGRAM_RUN.findall(_FRAME.sub(" ", norm) if query else norm):
         out.extend(_BIGRAM_MARK + run[i : i + 2] for i in range(len(run) - 1))
     return out

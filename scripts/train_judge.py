@@ -148,10 +148,13 @@ MINUTES_FILES = (
     "minutes_train.jsonl",
     "minutes_train2.jsonl",
     "minutes_train3.jsonl",
+    "minutes_train4.jsonl",
 )
-# Questions a writer made up over the February tokyo2020 records (reading only those): near
-# misses and answerable paraphrases of the assembly's own kind of minutes.
-TOKYO_TRAIN_FILE = "tokyo_train.jsonl"
+# Questions three writers made up over the tokyo2020 records, reading only those: February
+# (tokyo_train, tokyo_train3) and March (tokyo_train2; its writer's questions on the June
+# meetings were dropped: June is tokyo2020's held-back test set). Near misses and answerable
+# paraphrases of the assembly's own kind of minutes.
+TOKYO_TRAIN_FILES = ("tokyo_train.jsonl", "tokyo_train2.jsonl", "tokyo_train3.jsonl")
 # A question from another corpus counts as unanswerable here unless one candidate already holds
 # this share of its topic words (then the topic may well be discussed: label unsure, skipped).
 CROSS_MAX_COVERAGE = 0.67
@@ -241,12 +244,9 @@ def tokyo_groups(cache: Path, shared: Path) -> list[Group]:
 
 
 def written_tokyo_groups(index, held_out_rows: list[dict]) -> list[Group]:
-    """eval/tokyo_train.jsonl. An answerable question whose answer lies in a statement that a
+    """eval/TOKYO_TRAIN_FILES. An answerable question whose answer lies in a statement that a
     held-out tokyo2020 question (``held_out_rows``) is about is left out, so the held-out half
     stays unseen."""
-    path = ROOT / "eval" / TOKYO_TRAIN_FILE
-    if not path.is_file():
-        return []
     statements = [((c.meeting_id, c.order), squash(c.text)) for c in index.chunks]
 
     def holding(gold: list[str]) -> set[tuple[str, int]]:
@@ -255,7 +255,8 @@ def written_tokyo_groups(index, held_out_rows: list[dict]) -> list[Group]:
 
     held_out = set().union(*(holding(row["gold"]) for row in held_out_rows))
     out = []
-    for row in _read_jsonl(path):
+    rows = [r for name in TOKYO_TRAIN_FILES for r in _read_jsonl(ROOT / "eval" / name)]
+    for row in rows:
         gold = row.get("gold", [])
         if row.get("answerable", True) and holding(gold) & held_out:
             continue
@@ -524,18 +525,20 @@ Wikipedia) questions outside the 1k evaluation file, each also with its gold art
 as an unanswerable question; half of the tokyo2020 dev question sources (public records of
 the Tokyo Metropolitan Assembly; questions from NTCIR QA Lab-PoliInfo-3); the project's own
 `eval/minutes_gold.jsonl`, `eval/minutes_heldout.jsonl`, `eval/minutes_train.jsonl`,
-`eval/minutes_train2.jsonl` and `eval/minutes_train3.jsonl` (155, 200 and 290 questions written
-for training by three writers who read only `corpus/`; the third set stresses paraphrases with
-no shared words and near misses); `eval/tokyo_train.jsonl` (221 questions a writer made up
-over the February tokyo2020 records only, 127 of them unanswerable near misses or off-topic;
-answerable ones whose answer a held-out tokyo2020 question is about are left out); and
+`eval/minutes_train2.jsonl`, `eval/minutes_train3.jsonl` and `eval/minutes_train4.jsonl` (155,
+200, 290 and 270 questions written for training by four writers who read only `corpus/`; the
+last two stress paraphrases with no shared words and near misses);
+`eval/tokyo_train{{,2,3}}.jsonl` (221, 42 and 221 questions three writers made up over the
+February and March tokyo2020 records only, most of them near misses or off-topic; never the
+June meetings, tokyo2020's held-back test set; answerable ones whose answer a held-out
+tokyo2020 question is about are left out); and
 cross-corpus unanswerables (the
 assembly's training questions asked of `corpus/`, the minutes questions asked of the assembly
 records). Labels: a candidate is relevant when it contains a gold substring. Each source gets a
 third of the training weight.
 
 **Held out** (never fitted, never used to choose C or a threshold): `eval/minutes_test.jsonl`,
-`eval/minutes_fresh.jsonl`, `eval/minutes_fresh2.jsonl`,
+`eval/minutes_fresh.jsonl`, `eval/minutes_fresh2.jsonl`, `eval/minutes_fresh3.jsonl`,
 the JSQuAD 1k file, the other half of tokyo2020's sources.
 
 | source | fit questions | dev questions | candidate rows |

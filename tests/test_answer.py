@@ -396,6 +396,9 @@ def test_followup_on_real_minutes(corpus_index):
     [
         ("市町村に派遣するアドバイザーは何人増やす方針？", "数や金額"),
         ("ラストワンマイルの事業者として、具体的にどの企業の名前が挙がった？", "企業や団体の名前"),
+        # The summary's members are anonymous: "which member" has no answer in it.
+        ("FIWAREを使うべきだと発言した委員の名前は？", "人の名前"),
+        ("Which member said only about 3 out of 100 projects survive?", "name of the person"),
     ],
 )
 def test_near_miss_names_what_the_minutes_do_not_state(corpus_index, question, what, monkeypatch):

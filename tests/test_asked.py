@@ -7,6 +7,7 @@ import pytest
 from rag.asked import (
     AMOUNT,
     DECIDED,
+    NAME,
     ORG,
     WHEN,
     WHERE,
@@ -26,8 +27,12 @@ from rag.asked import (
         ("How many people attended the meeting?", {AMOUNT}),
         ("データ連携基盤の運用開始はいつから？", {WHEN}),
         ("When is the working group due to report?", {WHEN}),
-        ("データ利活用ワーキンググループの座長は誰？", {WHO}),
-        ("Which member made the remark about DX leaders?", {WHO}),
+        ("データ利活用ワーキンググループの座長は誰？", {WHO, NAME}),
+        ("Which member made the remark about DX leaders?", {WHO, NAME}),
+        ("FIWAREの採用を提案した委員の氏名は？", {WHO, NAME}),
+        ("誰のためのデジタル化か議論された？", {WHO}),  # whom it is for: no one person asked
+        ("２０４０年の高齢者人口は何万人と見込まれている？", {AMOUNT}),
+        ("調査で回答した企業の数は？", {AMOUNT}),
         ("自動運転の実証はどこの市町村で行われた？", {WHERE}),
         ("Which company will build the platform?", {ORG}),
         ("FIWAREを採用することは正式に決まったのか", {DECIDED}),
@@ -100,3 +105,16 @@ def test_unmet_kinds():
     assert unmet_kinds(said, ["FIWAREを使う"]) == (WHEN,)
     assert unmet_kinds(said, ["FIWAREを使う"], dated=True) == ()  # the meeting's date answers it
     assert unmet_kinds("When will the platform start?", ["基盤を作る"], dated=True) == (WHEN,)
+
+
+def test_which_person_needs_a_person_and_who_explained_takes_an_office():
+    office = ["事務局（北海道）から説明（資料１）"]
+    member = ["データ連携基盤については大事なことが２点ある"]  # a summary's anonymous 委員
+    assert unmet_kinds("会議の進め方について説明したのは誰？", office) == ()
+    assert unmet_kinds("会議の進め方について説明したのは誰？", member) == (NAME,)
+    for q in ("データ利活用ワーキンググループの座長は誰？", "Which member raised data models?"):
+        assert unmet_kinds(q, office) == (NAME,)  # an office is not the chair / a member
+        assert unmet_kinds(q, member) == (NAME,)
+        assert unmet_kinds(q, member, named=[True]) == ()  # 三宅しげき議員: a named speaker
+    # A person's name the dictionary knows, without an honorific (JSQuAD-like text).
+    assert unmet_kinds("日本共産党の委員長の名前は？", ["委員長には不破哲三が就いた"]) == ()

@@ -17,6 +17,7 @@ from rag.judge import (
     model_from_json,
     passage_features,
     term_stats,
+    topic_absent,
 )
 from rag.question import asks_reply, judge_terms, numbers
 from rag.text import squash
@@ -101,6 +102,17 @@ def _view(question: str, terms: list[str], roles=(), reply=False) -> QuestionVie
         reply=reply,
         mean_cos=0.8,
     )
+
+
+def test_a_named_topic_the_minutes_never_mention_is_absent():
+    assert topic_absent(_view("気候変動について委員の意見は？", ["気候変動"]))
+    assert topic_absent(_view("学校給食の無償化について", ["学校給食", "無償化"]))
+    # Any word of it in a passage or a meeting title: the topic may be there.
+    assert not topic_absent(_view("テレワークと気候変動について", ["テレワーク", "気候変動"]))
+    assert not topic_absent(_view("推進会議の会場は？", ["推進会議"]), titles="society5.0推進会議")
+    # Everyday words a paraphrase uses (計画, 世代) and long questions are left to the judge.
+    assert not topic_absent(_view("この計画で暮らしは良くなる？", ["計画"]))
+    assert not topic_absent(_view("…", ["介護保険料", "引上げ幅", "地域差"]))
 
 
 def _hits(*pairs: tuple[Chunk, float]) -> list[Hit]:
