@@ -241,11 +241,10 @@ def judge_candidates(index: Any, query: str, hits: Sequence[Hit], filters: Filte
         for j in judged
         if j.hit.chunk.kind != "meta" and _about_without_instructions(j.hit.chunk.text, view.terms)
     ]
-    titles = folded(" ".join(m.title for m in (getattr(index, "meetings", {}) or {}).values()))
     found = (
         bool(content)
         and content[0].relevance >= model.answer_threshold
-        and not topic_absent(view, titles)
+        and not topic_absent(view, _folded_titles(index))
     )
     if not found:
         return Judgement(judged, False, ())
@@ -258,6 +257,17 @@ def judge_candidates(index: Any, query: str, hits: Sequence[Hit], filters: Filte
         seen.add(key)
         relevant.append(j)
     return Judgement(judged, True, tuple(relevant[:MAX_CITATIONS]))
+
+
+def _folded_titles(index: Any) -> str:
+    """Every meeting title of the index in the judge's folded form, made once per loaded index
+    (a topic word in a title is not absent from the minutes: 推進会議)."""
+    titles = getattr(index, "_folded_titles", None)
+    if titles is None:
+        meetings = getattr(index, "meetings", {}) or {}
+        titles = folded(" ".join(m.title for m in meetings.values()))
+        index._folded_titles = titles
+    return titles
 
 
 def _about_without_instructions(text: str, terms: Sequence[str]) -> bool:

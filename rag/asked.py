@@ -218,7 +218,10 @@ def unmet_kinds(
         return ()
     flags = named or [False] * len(texts)
     want = frozenset(asked)
-    held = set().union(*(held_kinds(t, n, want, person) for t, n in zip(texts, flags, strict=True)))
+    # Gated only when a person is wanted (above), so an office never counts as one here.
+    held = set().union(
+        *(held_kinds(t, n, want, person_only=True) for t, n in zip(texts, flags, strict=True))
+    )
     if dated and _WHEN_SAID.search(nfkc(question)):
         held.add(WHEN)
     return () if held & set(asked) else tuple(asked)

@@ -238,13 +238,24 @@ def question_view(
 ABSENT_MAX_TERMS = 2
 
 
+def unknown_terms(view: QuestionView, min_chars: int = 0) -> list[tuple[str, float]]:
+    """(term, idf) of the question's topic words of at least ``min_chars`` characters that
+    occur in none of the minutes' passages."""
+    return [
+        (t, w)
+        for t, w, k in zip(view.terms, view.idf, view.known, strict=True)
+        if not k and len(t) >= min_chars
+    ]
+
+
 def topic_absent(view: QuestionView, titles: str = "") -> bool:
     """The question's topic (at most ABSENT_MAX_TERMS words) is named words that occur in none
     of the minutes' passages (``view.known``) nor in ``titles`` (folded meeting titles)."""
+    named = unknown_terms(view, NAMED_MIN_CHARS)
     return (
         0 < len(view.terms) <= ABSENT_MAX_TERMS
-        and not any(view.known)
-        and all(len(t) >= NAMED_MIN_CHARS and t not in titles for t in view.terms)
+        and len(named) == len(view.terms)
+        and all(t not in titles for t, _ in named)
     )
 
 
@@ -301,15 +312,8 @@ def passage_features(view: QuestionView, hits: Sequence[Hit]) -> np.ndarray:
     total_idf = sum(view.idf) or 1.0
     known_idf = [(w, t) for t, w, k in zip(view.terms, view.idf, view.known, strict=True) if k]
     rarest = max(known_idf)[1] if known_idf else None
-    unknown = sum(w for w, k in zip(view.idf, view.known, strict=True) if not k) / total_idf
-    unknown_named = (
-        sum(
-            w
-            for t, w, k in zip(view.terms, view.idf, view.known, strict=True)
-            if not k and len(t) >= NAMED_MIN_CHARS
-        )
-        / total_idf
-    )
+    unknown = sum(w for _, w in unknown_terms(view)) / total_idf
+    unknown_named = sum(w for _, w in unknown_terms(view, NAMED_MIN_CHARS)) / total_idf
     qf = folded(view.text)
     asks = asked_kinds(view.text)
     linked = partners(hits)

@@ -7,7 +7,6 @@ Imports nothing from rag.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 _lock = threading.Lock()
@@ -27,18 +26,17 @@ def _sudachi() -> Any:
     return _tokenizer
 
 
-def morphemes(text: str) -> Iterator[tuple[str, tuple[str, ...], str]]:
+def morphemes(text: str) -> list[tuple[str, tuple[str, ...], str]]:
     """(surface, part of speech, normalised form) of each morpheme of ``text``."""
     # A Sudachi tokenizer is not safe to share between threads: the whole text is analysed
-    # under the lock and the results handed out afterwards.
+    # under the lock (its morphemes are read before the next call reuses the tokenizer).
     with _lock:
         tok = _sudachi()
-        out = [
+        return [
             (m.surface(), tuple(m.part_of_speech()), m.normalized_form())
             for start in range(0, len(text), _PIECE)
             for m in tok.tokenize(text[start : start + _PIECE])
         ]
-    yield from out
 
 
 def person_names(text: str) -> list[str]:

@@ -172,20 +172,25 @@ def _cross(index, qid: str, source: str, question: str) -> Group | None:
     return g
 
 
+def _row_group(index, row: dict, source: str, key: str, role: str | None = None) -> Group | None:
+    """A question of a gold file (qid, question, gold, answerable) as a training group."""
+    return _group(
+        index,
+        row["qid"],
+        source,
+        row["question"],
+        row.get("gold", []),
+        row.get("answerable", True),
+        key,
+        role=role,
+    )
+
+
 def minutes_groups(cache: Path, shared: Path) -> list[Group]:
     index = _index(cache, "corpus", ROOT / "corpus")
     out = []
     for row in _minutes_rows():
-        g = _group(
-            index,
-            row["qid"],
-            "minutes",
-            row["question"],
-            row.get("gold", []),
-            row.get("answerable", True),
-            row["qid"],
-            role=row.get("role"),
-        )
+        g = _row_group(index, row, "minutes", row["qid"], role=row.get("role"))
         if g:
             out.append(g)
     # The assembly's questions (training half) asked of the two advisory meetings: realistic
@@ -222,15 +227,7 @@ def tokyo_groups(cache: Path, shared: Path) -> list[Group]:
     for row in rows:
         if row["source"] not in train:
             continue
-        g = _group(
-            index,
-            row["qid"],
-            "tokyo",
-            row["question"],
-            row["gold"],
-            True,
-            row["source"],
-        )
+        g = _row_group(index, row, "tokyo", row["source"])  # dev rows: answerable, gold set
         if g:
             out.append(g)
     out += written_tokyo_groups(index, [r for r in rows if r["source"] not in train])
@@ -257,18 +254,9 @@ def written_tokyo_groups(index, held_out_rows: list[dict]) -> list[Group]:
     out = []
     rows = [r for name in TOKYO_TRAIN_FILES for r in _read_jsonl(ROOT / "eval" / name)]
     for row in rows:
-        gold = row.get("gold", [])
-        if row.get("answerable", True) and holding(gold) & held_out:
+        if row.get("answerable", True) and holding(row.get("gold", [])) & held_out:
             continue
-        g = _group(
-            index,
-            row["qid"],
-            "tokyo",
-            row["question"],
-            gold,
-            row.get("answerable", True),
-            row["qid"],
-        )
+        g = _row_group(index, row, "tokyo", row["qid"])
         if g:
             out.append(g)
     return out
