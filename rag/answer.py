@@ -29,7 +29,9 @@ from rag.config import Settings
 from rag.errors import LLMError
 from rag.question import (
     _FACET_META,
+    _FACET_WORDS,
     _FACETS,
+    FACET_FILLERS,
     asked_facets,
     contains,
     content_terms,
@@ -88,6 +90,22 @@ def _meeting_keys(meeting: Meeting) -> set[str]:
         if w not in generic and w not in {"corpus", "tests", "data", "docx", "text"}:
             keys.add(w)
     return keys
+
+
+def titled_meetings(question: str, meetings: dict[str, Meeting]) -> list[str]:
+    """The meetings whose title holds the question's most telling title words (有識者会議,
+    推進会議, society5.0): words every title shares (定例会 across a series) tell nothing. []
+    when no word tells, or several meetings tie."""
+    titles = {mid: folded(m.title) for mid, m in meetings.items()}
+    score = dict.fromkeys(titles, 0)
+    for t in content_terms(question):
+        holders = [mid for mid, title in titles.items() if len(t) >= 2 and t in title]
+        if 0 < len(holders) < len(titles):
+            for mid in holders:
+                score[mid] += len(t)
+    best = max(score.values(), default=0)
+    top = [mid for mid, v in score.items() if v == best]
+    return top if best and len(top) == 1 else []
 
 
 def mentioned_meetings(question: str, meetings: dict[str, Meeting]) -> list[str]:
@@ -337,21 +355,41 @@ def relevant_statements(
 
 
 def is_meeting_info(question: str, meetings: dict[str, Meeting]) -> bool:
-    """Asked about the meeting itself (when / where / agenda / attendees) and about nothing
-    else: once the facet words and the meeting's own name are removed, no topic is left."""
-    if not asked_facets(question):
+    """Asked about the meeting itself (when / where / agenda / attendees / which meeting) and
+    about nothing else: once the facet words and the meeting's own name are removed, no topic
+    is left."""
+    facets = asked_facets(question)
+    if not facets:
         return False
     terms = content_terms(question)
     scope = _scope_terms(terms, list(meetings.values()))
     # A person on a roll (三宅しげき議員は欠席したか) is part of the meeting's facts, not a topic.
     people = {a.name for m in meetings.values() for a in m.attendance if len(a.name) >= 2}
+    # So is an agenda item asked about as one (「意見交換は何番目の議事か」), unless the question
+    # asks what someone said under it.
+    items = ""
+    if "agenda" in facets and not infer_roles(question):
+        items = folded(" ".join(a for m in meetings.values() for a in m.agenda))
+    fillers = set().union(*(FACET_FILLERS.get(f, ()) for f in facets))
     return not [
         t
         for t in terms
         if t not in scope
-        and not (people and (t in ("議員", "委員") or any(f.search(t) for f in _FACETS.values())))
+        and t not in fillers
+        and not _facet_term(t)
+        and not (people and t in ("議員", "委員"))
         and not any(t in p or p in t for p in people)
+        and not (items and len(t) >= 2 and t in items)
     ]
+
+
+def _facet_term(term: str) -> bool:
+    """A compound of facet words (開催場所, 開催日時, 出席者名簿, 正式名称): nothing but at most
+    one character is left once the facet patterns are removed."""
+    rest = term
+    for pat in _FACETS.values():
+        rest = pat.sub("", rest)
+    return len(rest) <= 1 or rest in _FACET_WORDS or rest in ("会議", "会合")
 
 
 def _meta_value(chunk: Chunk) -> str:
@@ -428,6 +466,8 @@ def meeting_info_answer(
     ids = list(filters.meetings) if filters.meetings else mentioned_meetings(question, meetings)
     ids = [i for i in ids if i in meetings] or _resolve_meeting_refs(ids, meetings)
     if not ids:
+        ids = titled_meetings(question, meetings)
+    if not ids:
         if len(meetings) == 1:
             ids = list(meetings)
         else:
@@ -465,12 +505,21 @@ def meeting_info_answer(
             if c is None:
                 missing.append(facet)
                 continue
-            known = next((x for x in citations if x.chunk.id == c.id), None)
-            if known is None:
-                known = Citation(n=len(citations) + 1, chunk=c, quote=_meta_quote(c))
-                citations.append(known)
+            items = [x.strip() for x in _meta_value(c).split("／") if x.strip()]
+            item = asked_item(question, items, m) if facet == "agenda" else None
+            if item is not None:  # 「議事５は何か」「意見交換は何番目の議事か」: that item
+                ja, en = _item_parts(item, c, index, citations)
+                parts_ja.append(ja)
+                parts_en.append(en)
+                continue
+            # A title is quoted whole (the number is often on its second line), a list by its
+            # first item (the rest named after it).
+            known = _cite(citations, c, _meta_value(c) if facet == "title" else _meta_quote(c))
             q, n = known.quote, known.n
-            if facet == "date":
+            if facet == "title":
+                parts_ja.append(f"会議名は「{q}」[{n}]")
+                parts_en.append(f"the meeting is titled 「{q}」 [{n}]")
+            elif facet == "date":
                 iso = f"{m.date}（" if m.date else ""
                 parts_ja.append(f"開催日時は{iso}「{q}」[{n}]{'）' if m.date else ''}")
                 parts_en.append(f"it was held on {m.date + ' ' if m.date else ''}(「{q}」 [{n}])")
@@ -481,13 +530,13 @@ def meeting_info_answer(
                 parts_ja.append(f"出席者は「{q}」[{n}]")
                 parts_en.append(f"the attendees are given as 「{q}」 [{n}]")
             else:
-                items = [x.strip() for x in _meta_value(c).split("／") if x.strip()]
                 rest = "／".join(items[1:])
                 parts_ja.append(f"議題は「{q}」[{n}]" + (f"、{rest}" if rest else ""))
                 parts_en.append(f"the agenda is 「{q}」 [{n}]" + (f", then {rest}" if rest else ""))
-        names_ja = {"date": "開催日時", "venue": "場所", "attendees": "出席者", "agenda": "議題"}
+        names_ja = {"date": "開催日時", "venue": "場所", "attendees": "出席者", "agenda": "議題",
+                    "title": "会議名"}  # fmt: skip
         names_en = {"date": "the date", "venue": "the venue", "attendees": "attendees",
-                    "agenda": "the agenda"}  # fmt: skip
+                    "agenda": "the agenda", "title": "the meeting's title"}  # fmt: skip
         if lang == "ja":
             if parts_ja:
                 sentences.append(f"{label}の" + "、".join(parts_ja) + "です。")
@@ -516,6 +565,68 @@ def meeting_info_answer(
         mode="meeting-info",
         filters=filters,
     )
+
+
+_ITEM_NUMBER = re.compile(r"(?:議事|議題)\s*([0-9]+(?:[-－‐][0-9]+)?)")
+_ITEM_ORDINAL = re.compile(r"最初|初め|最後|([0-9]+)番目")
+_ITEM_ORDINAL_EN = re.compile(
+    r"\b(first|second|third|fourth|fifth|last)\b (?:agenda )?item|\bitem (?:no\.? ?)?([0-9]+)\b",
+    re.IGNORECASE,
+)
+_EN_PLACE = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1}
+
+
+def asked_item(question: str, items: Sequence[str], meeting: Meeting) -> str | None:
+    """The agenda item a question names: by number (議事５, 議題１), by place (最初の議事,
+    3番目) or by its words (「意見交換は何番目の議事か」). None when it names none."""
+    q = nfkc(question)
+    number = _ITEM_NUMBER.search(q)
+    if number:
+        n = re.escape(number[1])
+        return next(
+            (x for x in items if re.search(rf"(?:議事|議題)\D{{0,2}}{n}(?![0-9])", nfkc(x))), None
+        )
+    place, place_en = _ITEM_ORDINAL.search(q), _ITEM_ORDINAL_EN.search(q)
+    k: int | None = None
+    if place and "議" in q[place.end() : place.end() + 4]:
+        k = 0 if place[0] in ("最初", "初め") else -1 if place[0] == "最後" else int(place[1]) - 1
+    elif place_en:
+        k = _EN_PLACE[place_en[1].lower()] if place_en[1] else int(place_en[2]) - 1
+    if k is not None:
+        return items[k] if -len(items) <= k < len(items) else None
+    terms = [t for t in content_terms(question) if t not in _scope_terms([t], [meeting])]
+    return next((x for x in items if any(len(t) >= 2 and t in folded(x) for t in terms)), None)
+
+
+def _item_parts(
+    item: str, listing: Chunk, index: Any, citations: list[Citation]
+) -> tuple[str, str]:
+    """(ja, en): 「議事５ 意見交換」[1] cited on the agenda list, with the first statement
+    recorded under it (often the material it was explained with: 事務局から説明（資料７）)."""
+    cited = _cite(citations, listing, item)
+    first = min(
+        (c for c in getattr(index, "chunks", ()) if c.kind != "meta"
+         and c.meeting_id == listing.meeting_id and c.agenda == item),
+        key=lambda c: c.order,
+        default=None,
+    )  # fmt: skip
+    ja, en = f"議題は「{item}」[{cited.n}]", f"the item is 「{item}」 [{cited.n}]"
+    if first is None:
+        return ja, en
+    under = _cite(citations, first, first.text[:160])
+    return (
+        f"{ja}（最初の記録は「{under.quote}」[{under.n}]）",
+        f"{en} (first recorded under it: 「{under.quote}」 [{under.n}])",
+    )
+
+
+def _cite(citations: list[Citation], chunk: Chunk, quote: str) -> Citation:
+    """The citation of ``chunk`` already made, else a new one numbered next."""
+    known = next((x for x in citations if x.chunk.id == chunk.id and x.quote == quote), None)
+    if known is None:
+        known = Citation(n=len(citations) + 1, chunk=chunk, quote=quote)
+        citations.append(known)
+    return known
 
 
 def _resolve_meeting_refs(refs: Sequence[str], meetings: dict[str, Meeting]) -> list[str]:

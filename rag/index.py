@@ -336,7 +336,7 @@ def _check_model(manifest: dict, settings: Settings) -> None:
 
 def _load_bm25(d: Path, manifest: dict, chunks: list[Chunk]) -> Any:
     from rag.chunk import keyword_texts
-    from rag.retrieve import BM25_TOKENIZER, build_bm25
+    from rag.keyword import BM25_TOKENIZER, build_bm25
 
     if manifest.get("bm25_tokenizer") == BM25_TOKENIZER and (d / "bm25").is_dir():
         import bm25s
@@ -600,7 +600,7 @@ def write_index(
     ``rag.ingest.parse_stamp`` it was parsed under) lets the next build reuse those files'
     meetings; files without one are parsed again."""
     from rag.chunk import keyword_texts
-    from rag.retrieve import BM25_TOKENIZER, build_bm25
+    from rag.keyword import BM25_TOKENIZER, build_bm25
 
     # Fixed-width time first: version folders sort by age (recovery picks the last one).
     tmp = d.parent / f".{d.name}.v-{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(3)}"

@@ -45,7 +45,7 @@ ProgressFn = Callable[[int, int, str], None]
 # Bump when reading or parsing changes what a file yields (the readers here, rag/parse.py,
 # rag/formats/, rag/exchange.py, rag/text.py, rag/dates.py): ``rag.index`` reuses the meetings
 # of an unchanged file only when they were parsed under the same ``parse_stamp``.
-PARSER_VERSION = 1
+PARSER_VERSION = 2  # 2: a 会議名 meta statement (the title lines) per meeting
 
 
 # --- file discovery ---------------------------------------------------------------------------

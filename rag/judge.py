@@ -369,11 +369,22 @@ def passage_features(view: QuestionView, hits: Sequence[Hit]) -> np.ndarray:
         }
         rows[i] = [f[name] for name in FEATURES]
     col = {name: FEATURES.index(name) for name in ("cos", "idf_cov", "partner_gap", "partner_cov")}
-    for i, js in enumerate(linked):
-        if js:
-            rows[i, col["partner_gap"]] = rows[js, col["cos"]].max() - best_cos
-            rows[i, col["partner_cov"]] = rows[js, col["idf_cov"]].max()
+    for i, (h, js) in enumerate(zip(hits, linked, strict=True)):
+        # Partners among the candidates are read from their rows, the others (hidden by a
+        # role filter, or ranked below the candidates) from their text and cosine.
+        cos = [rows[j, col["cos"]] for j in js] + [c for _, c in h.partners]
+        cov = [rows[j, col["idf_cov"]] for j in js] + [
+            _idf_coverage(view, passage_text(p), total_idf) for p, _ in h.partners
+        ]
+        if cos:
+            rows[i, col["partner_gap"]] = max(cos) - best_cos
+            rows[i, col["partner_cov"]] = max(cov) if view.terms else 0.0
     return rows
+
+
+def _idf_coverage(view: QuestionView, text: str, total_idf: float) -> float:
+    hay = folded(text)
+    return sum(contains(t, hay) * w for t, w in zip(view.terms, view.idf, strict=True)) / total_idf
 
 
 # --- the learned model -------------------------------------------------------------------

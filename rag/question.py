@@ -49,7 +49,20 @@ _FACETS: dict[str, re.Pattern[str]] = {
         r"|who (?:was|were) (?:there|present)",
         re.IGNORECASE,
     ),
-    "agenda": re.compile(r"議題|次第|\bagenda\b", re.IGNORECASE),
+    # 議事 of an item (議事１, 最初の議事), never 議事録 (the minutes themselves).
+    "agenda": re.compile(
+        r"議題|次第|議事\s*[0-9一二三四五六七八九十]|(?:最初|最後|初め|何番目|[0-9]+番目)の議事"
+        r"|議事項目|\bagenda\b",
+        re.IGNORECASE,
+    ),
+    # What the meeting is called / which one of a series it is (cited from its 会議名 fact).
+    "title": re.compile(
+        r"会議名|会議の名前|会議の名称|正式名称|名称|第何回|何回目|回次"
+        r"|\bname of (?:the|this)\b.{0,40}?\b(?:meeting|council|committee|session|sitting)\b"
+        r"|\bwhat is (?:the|this) (?:meeting|council|committee) called\b"
+        r"|\b(?:which|what) (?:session|sitting|round|number)\b|\bsession number\b",
+        re.IGNORECASE,
+    ),
     "held": re.compile(r"開催|開かれ|\bheld\b|take place|took place|\bhold\b", re.IGNORECASE),
 }
 _FACET_WORDS = _words(
@@ -63,6 +76,17 @@ _FACET_META = {
     "venue": re.compile(r"場\s*所|会\s*場|開催地"),
     "attendees": re.compile(r"出\s*席|欠\s*席|欠\s*員|説明員|参加者|名簿"),
     "agenda": re.compile(r"議\s*題|次\s*第"),
+    "title": re.compile(r"会議名"),
+}
+# Words of a question about the meeting itself that are not a topic once its facet is known:
+# 「最初の議事」 (agenda), "session number" / 「この会合」 (title).
+FACET_FILLERS = {
+    "agenda": frozenset(
+        ["最初", "最後", "初め", "番目", "何番目", "資料", "説明", "item", "items", "first", "last"]
+    ),
+    "title": frozenset(
+        ["会合", "正式", "名前", "name", "official", "number", "session", "sitting", "called"]
+    ),
 }
 
 # Role words in questions -> canonical role (only used when no explicit role filter is given).
@@ -159,7 +183,7 @@ def asked_facets(question: str) -> list[str]:
     facets = [f for f, pat in _FACETS.items() if pat.search(q)]
     if "held" in facets:
         facets.remove("held")
-        if not (set(facets) & {"date", "venue", "attendees", "agenda"}):
+        if not (set(facets) & {"date", "venue", "attendees", "agenda", "title"}):
             facets += ["date", "venue"]
     return facets
 

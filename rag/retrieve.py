@@ -1,7 +1,9 @@
 """Hybrid retrieval: BM25 over Japanese tokens + dense FAISS search, fused by weighted RRF.
 
 Filters are applied inside both searches before truncation to k, so a filter never returns
-fewer hits just because non-matching chunks ranked higher.
+fewer hits just because non-matching chunks ranked higher. The LangChain views of a loaded
+index, ``MinutesRetriever`` (hybrid) and ``MinutesVectorStore`` (read-only, dense only), are
+built on first access so importing this module stays light.
 """
 
 from __future__ import annotations
@@ -14,9 +16,8 @@ import numpy as np
 
 from rag.config import Settings
 from rag.errors import ConfigError
+from rag.keyword import bm25_scores_coverage
 from rag.lazy import lazy_classes
-from rag.morph import morphemes
-from rag.question import JA_STOP_WORDS
 from rag.text import nfkc
 from rag.translate import search_queries
 from rag.types import Chunk, Filters, Hit, expand_roles, source_dict, speaker_matches
@@ -26,86 +27,6 @@ if TYPE_CHECKING:
 
 # Hybrid candidates the judge re-ranks: the same number it was trained on (scripts/train_judge.py).
 RERANK_DEPTH = 20
-
-# Recorded in the manifest; bump when tokenisation, the keyword text (rag.chunk.keyword_texts)
-# or the BM25 parameters change: an index built otherwise gets its BM25 part rebuilt from the
-# stored chunks when loaded. v3: bigrams over every run of letters, kana and digits (v1: kanji
-# and katakana runs only), the question's frame words left out of a query's bigrams, later
-# parts of a statement carry its lead, k1 / b below.
-BM25_TOKENIZER = "sudachi-core-B-normalized-nopunct+bigram-v3"
-
-_DROP_POS = {"補助記号", "空白", "助詞", "助動詞"}
-# Runs of word characters (kanji, kana incl. ー and 々, Latin letters, digits) between spaces
-# and punctuation: where Sudachi's segmentation of compounds, unknown words and names can
-# differ between a query and a document, their character bigrams still match, and so does
-# wording copied from the text (受け入れる, に取り組む). v1 took kanji / katakana runs only; JSQuAD
-# dev (the 3,038 questions outside the 1k file) recall@1 in fusion order 0.898 -> 0.925 (with
-# k1 / b below), of which Latin letters and digits alone gave 0.912.
-_BIGRAM_RUN = re.compile(r"[^\W_]{2,}")
-# A question's frame (委員の意見は, 事務局の説明) is not its topic: in a query, these words
-# are blanked before bigrams are taken, so 員の / の意 do not match every 「委員の意見」 of the
-# minutes (with them 「札幌オリンピック招致の予算について委員の意見は？」 was answered over
-# corpus/). Words of one character (何, 言) are left alone: they sit inside topic compounds.
-# JSQuAD dev recall@1 0.926 without the blanking, 0.925 with it.
-_FRAME = re.compile(
-    "|".join(re.escape(w) for w in sorted(JA_STOP_WORDS, key=len, reverse=True) if len(w) >= 2)
-)
-_BIGRAM_MARK = "\u0002"
-
-
-def tokenize(text: str, *, query: bool = False) -> list[str]:
-    """BM25 terms: NFKC + lower case, Sudachi (mode B) normalised forms without punctuation
-    and particles, plus marked character bigrams of word-character runs (of a ``query``,
-    without its frame words)."""
-    norm = nfkc(text).lower()
-    if not norm.strip():
-        return []
-    out: list[str] = []
-    for _surface, pos, form in morphemes(norm):
-        form = form.lower().strip()
-        if form and pos[0] not in _DROP_POS:
-            out.append(form)
-    for run in _BIGRAM_RUN.findall(_FRAME.sub(" ", norm) if query else norm):
-        out.extend(_BIGRAM_MARK + run[i : i + 2] for i in range(len(run) - 1))
-    return out
-
-
-# BM25 term saturation and length normalisation (bm25s defaults: 1.5 / 0.75). Chosen on the
-# dev questions (JSQuAD outside the 1k file, tokyo2020's training half; mean MRR@10 of the
-# three sets, fusion order) over k1 0.8-1.5 x b 0.6-0.75 with the v3 bigrams: 1.0 / 0.6 0.8651
-# vs 0.8555 for the defaults (best 0.8656: flat).
-BM25_K1 = 1.0
-BM25_B = 0.6
-
-
-def build_bm25(texts: Sequence[str]) -> Any:
-    import bm25s
-
-    corpus = [tokenize(t) or [""] for t in texts]
-    bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B)
-    bm25.index(corpus, show_progress=False)
-    return bm25
-
-
-def bm25_scores(bm25: Any, query: str) -> np.ndarray | None:
-    """Scores for every chunk, or None when the query has no known term."""
-    scores, _ = bm25_scores_coverage(bm25, query)
-    return scores
-
-
-def bm25_scores_coverage(bm25: Any, query: str) -> tuple[np.ndarray | None, float]:
-    """Scores for every chunk and the share of the query's terms the corpus knows.
-
-    The share says how much the keyword side can see of the question: an English question
-    over Japanese minutes shares almost no terms with them, so fusion trusts BM25 less.
-    """
-    vocab = bm25.vocab_dict
-    all_terms = tokenize(query, query=True)
-    terms = [t for t in all_terms if t in vocab]
-    if not terms:
-        return None, 0.0
-    return np.asarray(bm25.get_scores(terms), dtype=np.float32), len(terms) / len(all_terms)
-
 
 PROCEDURAL_WEIGHT = 0.5  # fused-score factor for kind="procedural" chunks
 
@@ -292,6 +213,7 @@ def _search(
         key=lambda i: (-fused[i], d_rank.get(i, (10**9, 0))[0], b_rank.get(i, (10**9,))[0], i),
     )[:k]
 
+    outside = _outside_partners(index, order, qvec)
     hits = []
     for rank, i in enumerate(order, 1):
         dense_score = d_rank[i][1] if i in d_rank else None
@@ -309,9 +231,47 @@ def _search(
                 bm25_score=bm25_score,
                 dense_rank=d_rank[i][0] if i in d_rank else None,
                 bm25_rank=b_rank[i][0] if i in b_rank else None,
+                partners=outside.get(i, ()),
             )
         )
     return hits
+
+
+def _outside_partners(
+    index: MinutesIndex, order: Sequence[int], qvec: np.ndarray | None
+) -> dict[int, tuple[tuple[Chunk, float], ...]]:
+    """Per returned chunk, its exchange partners that were not returned, with their cosine
+    (any filter aside: they are context for the judge, not results)."""
+    if qvec is None:
+        return {}
+    links = _exchange_links(index)
+    shown = set(order)
+    out: dict[int, tuple[tuple[Chunk, float], ...]] = {}
+    for i in order:
+        others = [j for j in links.get(i, ()) if j not in shown]
+        if others:
+            cos = index.store.vectors[others] @ qvec
+            out[i] = tuple((index.chunks[j], float(c)) for j, c in zip(others, cos, strict=True))
+    return out
+
+
+def _exchange_links(index: MinutesIndex) -> dict[int, list[int]]:
+    """Chunk -> the chunks on the other side of its exchange (``Chunk.answers_to``), made once
+    per loaded index."""
+    links = getattr(index, "_exchange_links", None)
+    if links is None:
+        by_statement: dict[tuple[str, int], list[int]] = {}
+        for i, c in enumerate(index.chunks):
+            by_statement.setdefault((c.meeting_id, c.order), []).append(i)
+        links = {}
+        for i, c in enumerate(index.chunks):
+            if c.answers_to is None:
+                continue
+            for j in by_statement.get((c.meeting_id, c.answers_to), []):
+                links.setdefault(i, []).append(j)
+                links.setdefault(j, []).append(i)
+        index._exchange_links = links
+    return links
 
 
 # --- LangChain -----------------------------------------------------------------------------------
@@ -357,4 +317,83 @@ def _retriever_class() -> type:
     return MinutesRetriever
 
 
-__getattr__ = lazy_classes(__name__, {"MinutesRetriever": _retriever_class})
+# --- LangChain -----------------------------------------------------------------------------------
+
+_READ_ONLY = (
+    "MinutesVectorStore は読み取り専用です。文書の追加は `minutes-rag index` で行ってください。"
+    " / MinutesVectorStore is read-only: add minutes with `minutes-rag index`."
+)
+
+
+def _vector_store_class() -> type:
+    from langchain_core.documents import Document
+    from langchain_core.vectorstores import VectorStore
+
+    class MinutesVectorStore(VectorStore):
+        """Read-only LangChain vector store over a loaded :class:`rag.index.MinutesIndex`:
+        dense (embedding) search only, Documents carry the chunk's citation fields
+        (``source_dict``) in their metadata. ``filter=Filters(...)`` restricts a search.
+
+        ``MinutesVectorStore(load_index(settings)).similarity_search("FIWARE", k=4)``
+        """
+
+        def __init__(self, index: MinutesIndex) -> None:
+            self.index = index
+
+        @property
+        def embeddings(self) -> Any:
+            from rag.embed import LangChainEmbeddings
+
+            return LangChainEmbeddings(self.index.embedder())
+
+        def _doc(self, i: int) -> Document:
+            c = self.index.chunks[i]
+            return Document(id=c.id, page_content=c.text, metadata=source_dict(c))
+
+        def _by_vector(self, qvec: Any, k: int, filter: Any = None) -> list[tuple[Document, float]]:
+            allowed = filter_mask(self.index, filter)
+            hits = self.index.store.search(np.asarray(qvec, dtype=np.float32), k, allowed)
+            return [(self._doc(i), s) for i, s in hits]
+
+        def similarity_search_with_score(
+            self, query: str, k: int = 4, filter: Any = None, **kwargs: Any
+        ) -> list[tuple[Document, float]]:
+            """(Document, inner-product score) pairs, best first."""
+            query, _ = search_queries(query, self.index.settings.expand_dense)
+            qvec = self.index.embedder().embed_queries([query])[0]
+            return self._by_vector(qvec, k, filter)
+
+        def similarity_search(
+            self, query: str, k: int = 4, filter: Any = None, **kwargs: Any
+        ) -> list[Document]:
+            return [d for d, _ in self.similarity_search_with_score(query, k, filter)]
+
+        def similarity_search_by_vector(
+            self, embedding: list[float], k: int = 4, filter: Any = None, **kwargs: Any
+        ) -> list[Document]:
+            return [d for d, _ in self._by_vector(embedding, k, filter)]
+
+        def get_by_ids(self, ids: Any, /) -> list[Document]:
+            found = (self.index.chunk(x) for x in ids)
+            return [
+                Document(id=c.id, page_content=c.text, metadata=source_dict(c))
+                for c in found
+                if c is not None
+            ]
+
+        def add_texts(self, texts: Any, metadatas: Any = None, **kwargs: Any) -> list[str]:
+            raise NotImplementedError(_READ_ONLY)
+
+        @classmethod
+        def from_texts(
+            cls, texts: list[str], embedding: Any, metadatas: Any = None, **kwargs: Any
+        ) -> MinutesVectorStore:
+            raise NotImplementedError(_READ_ONLY)
+
+    return MinutesVectorStore
+
+
+__getattr__ = lazy_classes(
+    __name__,
+    {"MinutesRetriever": _retriever_class, "MinutesVectorStore": _vector_store_class},
+)

@@ -1,4 +1,4 @@
-"""The dense vector store behind one small interface, and a LangChain ``VectorStore`` adapter.
+"""The dense vector store behind one small interface.
 
 ``DenseStore`` is what :mod:`rag.index` and :mod:`rag.retrieve` talk to: integer ids
 ``0..size-1`` (id i == chunk i), inner-product scores, optional filtering by a boolean mask
@@ -6,22 +6,16 @@ that still returns ``min(k, allowed)`` hits. ``FaissStore`` implements it with a
 ``IndexIDMap2(IndexFlatIP)`` or an ``IndexIDMap2(IndexHNSWFlat)`` for large indexes.
 Another backend only has to implement the same methods and be chosen in ``rag/index.py``.
 
-``MinutesVectorStore`` (built on first access, so importing this module stays light) is a
-read-only ``langchain_core.vectorstores.VectorStore`` over a loaded ``MinutesIndex``.
-faiss and langchain are imported inside functions only.
+faiss is imported inside functions only. The LangChain ``VectorStore`` over a loaded index,
+``MinutesVectorStore``, lives in :mod:`rag.retrieve`, above the index.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
-
-from rag.lazy import lazy_classes
-
-if TYPE_CHECKING:
-    from rag.index import MinutesIndex
 
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
@@ -185,86 +179,3 @@ def _storage_view(index: Any) -> np.ndarray:
     if n == 0:
         return np.zeros((0, d), dtype=np.float32)
     return faiss.rev_swig_ptr(flat.get_xb(), n * d).reshape(n, d)
-
-
-# --- LangChain -----------------------------------------------------------------------------------
-
-_READ_ONLY = (
-    "MinutesVectorStore は読み取り専用です。文書の追加は `minutes-rag index` で行ってください。"
-    " / MinutesVectorStore is read-only: add minutes with `minutes-rag index`."
-)
-
-
-def _vector_store_class() -> type:
-    from langchain_core.documents import Document
-    from langchain_core.vectorstores import VectorStore
-
-    from rag.retrieve import filter_mask
-    from rag.translate import search_queries
-    from rag.types import source_dict
-
-    class MinutesVectorStore(VectorStore):
-        """Read-only LangChain vector store over a loaded :class:`rag.index.MinutesIndex`:
-        dense (embedding) search only, Documents carry the chunk's citation fields
-        (``source_dict``) in their metadata. ``filter=Filters(...)`` restricts a search.
-
-        ``MinutesVectorStore(load_index(settings)).similarity_search("FIWARE", k=4)``
-        """
-
-        def __init__(self, index: MinutesIndex) -> None:
-            self.index = index
-
-        @property
-        def embeddings(self) -> Any:
-            from rag.embed import LangChainEmbeddings
-
-            return LangChainEmbeddings(self.index.embedder())
-
-        def _doc(self, i: int) -> Document:
-            c = self.index.chunks[i]
-            return Document(id=c.id, page_content=c.text, metadata=source_dict(c))
-
-        def _by_vector(self, qvec: Any, k: int, filter: Any = None) -> list[tuple[Document, float]]:
-            allowed = filter_mask(self.index, filter)
-            hits = self.index.store.search(np.asarray(qvec, dtype=np.float32), k, allowed)
-            return [(self._doc(i), s) for i, s in hits]
-
-        def similarity_search_with_score(
-            self, query: str, k: int = 4, filter: Any = None, **kwargs: Any
-        ) -> list[tuple[Document, float]]:
-            """(Document, inner-product score) pairs, best first."""
-            query, _ = search_queries(query, self.index.settings.expand_dense)
-            qvec = self.index.embedder().embed_queries([query])[0]
-            return self._by_vector(qvec, k, filter)
-
-        def similarity_search(
-            self, query: str, k: int = 4, filter: Any = None, **kwargs: Any
-        ) -> list[Document]:
-            return [d for d, _ in self.similarity_search_with_score(query, k, filter)]
-
-        def similarity_search_by_vector(
-            self, embedding: list[float], k: int = 4, filter: Any = None, **kwargs: Any
-        ) -> list[Document]:
-            return [d for d, _ in self._by_vector(embedding, k, filter)]
-
-        def get_by_ids(self, ids: Any, /) -> list[Document]:
-            found = (self.index.chunk(x) for x in ids)
-            return [
-                Document(id=c.id, page_content=c.text, metadata=source_dict(c))
-                for c in found
-                if c is not None
-            ]
-
-        def add_texts(self, texts: Any, metadatas: Any = None, **kwargs: Any) -> list[str]:
-            raise NotImplementedError(_READ_ONLY)
-
-        @classmethod
-        def from_texts(
-            cls, texts: list[str], embedding: Any, metadatas: Any = None, **kwargs: Any
-        ) -> MinutesVectorStore:
-            raise NotImplementedError(_READ_ONLY)
-
-    return MinutesVectorStore
-
-
-__getattr__ = lazy_classes(__name__, {"MinutesVectorStore": _vector_store_class})

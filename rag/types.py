@@ -257,6 +257,10 @@ class Hit:
     dense_rank: int | None = None
     bm25_rank: int | None = None
     relevance: float | None = None  # the relevance judge's probability, when re-ranked
+    # The other side of its exchange (the question a reply answers, the replies to a question)
+    # where it is not itself a candidate, with its cosine to the question: a role filter
+    # (事務局は何と答えたか) hides the member's question that says what the reply is about.
+    partners: tuple[tuple[Chunk, float], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from rag.answer import (
     is_meeting_info,
     meeting_info_answer,
     resolve_followup,
+    titled_meetings,
 )
 from rag.compose import NOT_FOUND_EN, NOT_FOUND_JA, best_quote, extractive_answer, meeting_label
 from rag.config import Settings
@@ -174,6 +175,20 @@ def test_meeting_info_detection_ignores_topic_questions():
     assert not is_meeting_info("FIWAREについて委員は何と言ったか", MEETINGS)
     # A date word plus a real topic is a topic question.
     assert not is_meeting_info("2040年の高齢者人口はいつピークを迎えるか", MEETINGS)
+    # Compounds of facet words, which meeting it is, agenda items by number or place.
+    assert is_meeting_info("札幌市の有識者会議の開催場所は？", MEETINGS)
+    assert is_meeting_info("札幌市のICT戦略の会議の正式名称と回次は？", MEETINGS)
+    assert is_meeting_info("推進会議の最初の議事は何でしたか", MEETINGS)
+    assert is_meeting_info("What is the official name of the Sapporo meeting?", MEETINGS)
+    # 議事録 is the minutes, not an agenda item; a named topic stays a topic.
+    assert not is_meeting_info("議事録でFIWAREについて委員は何と言ったか", MEETINGS)
+    assert not is_meeting_info("データ連携基盤の名称について委員の意見は？", MEETINGS)
+
+
+def test_titled_meetings_resolves_a_title_word_only_one_meeting_has():
+    assert titled_meetings("有識者会議の出席者は？", MEETINGS) == [S_ID]
+    assert titled_meetings("推進会議の議題は？", MEETINGS) == [H_ID]
+    assert titled_meetings("会議の議題は？", MEETINGS) == []  # every title has 会議
 
 
 def test_meeting_label_strips_fiscal_year_and_document_type():
@@ -335,6 +350,41 @@ def test_meeting_info_on_real_minutes(corpus_index):
     assert "2023-02-08" in a.text or "2023年2月8日" in a.text
     assert "ホテルポールスター札幌" in a.text
     assert all(_verbatim_in_source(c) for c in a.citations)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "quotes"),
+    [
+        # which meeting it is: the title lines, cited on the 会議名 fact
+        (
+            "北海道Society5.0推進会議のこの会合は、何年度の第何回にあたる？",
+            ["令和４年度 第２回北海道"],
+        ),
+        ("What is the official name of the Sapporo meeting?", ["検討有識者会議第２回 議事要旨"]),
+        # one agenda item, by number, place or name, with what was recorded under it
+        ("推進会議の議事５は何？", ["議事５ 意見交換", "（資料７）"]),
+        ("推進会議の最初の議事は何でしたか", ["議事１ 会議の進め方", "（資料１）"]),
+        ("意見交換は何番目の議事で、どの資料が使われた？", ["議事５ 意見交換", "（資料７）"]),
+        ("What was the last agenda item of the Hokkaido meeting?", ["議事５ 意見交換"]),
+    ],
+)
+def test_meeting_facts_on_real_minutes(corpus_index, question, quotes):
+    a = answer(question, corpus_index, settings=corpus_index.settings)
+    assert_consistent(a)
+    assert a.found and a.mode == "meeting-info", a.text
+    assert all(any(q in c.quote for c in a.citations) for q in quotes), a.text
+    assert all(_verbatim_in_source(c) for c in a.citations)
+
+
+@pytest.mark.slow
+def test_meeting_facts_name_the_meeting_asked_about(corpus_index):
+    # 有識者会議 is Sapporo's; its minutes list no attendees: say so, never Hokkaido's roll.
+    a = answer("有識者会議の出席者は？", corpus_index, settings=corpus_index.settings)
+    assert a.mode == "meeting-info" and not a.found and not a.citations
+    assert "札幌市" in a.text and "出席者の記載がありません" in a.text
+    b = answer("札幌市の有識者会議の開催場所は？", corpus_index, settings=corpus_index.settings)
+    assert b.mode == "meeting-info" and "場所の記載がありません" in b.text
 
 
 @pytest.mark.slow

@@ -1,5 +1,6 @@
-"""Reading and parsing depend downwards only: ingest -> parse -> formats -> types (no cycle,
-not even through a deferred import inside a function). Checked on the source with
+"""Stages depend downwards only: no import cycle anywhere in the package (not even through a
+deferred import inside a function or a TYPE_CHECKING import), and reading and parsing sit
+below everything (ingest -> parse -> formats -> types). Checked on the source with
 scripts/import_graph.py."""
 
 from __future__ import annotations
@@ -21,6 +22,17 @@ def test_the_ingest_stage_has_no_import_cycle() -> None:
     keep = import_graph.reachable(edges, "rag.ingest")
     assert {"rag.parse", "rag.formats.records", "rag.formats.summary"} <= keep
     assert import_graph.cycles({k: v & keep for k, v in edges.items() if k in keep}) == []
+
+
+def test_the_package_has_no_import_cycle() -> None:
+    assert import_graph.cycles(import_graph.graph()) == []
+
+
+def test_the_index_sits_below_retrieval() -> None:
+    edges = import_graph.graph()
+    assert "rag.retrieve" in edges["rag.answer"] and "rag.index" in edges["rag.retrieve"]
+    reach = import_graph.reachable(edges, "rag.index")
+    assert not reach & {"rag.retrieve", "rag.judge", "rag.answer", "rag.ui", "rag.cli"}
 
 
 def test_stages_import_only_downwards() -> None:

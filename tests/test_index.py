@@ -63,7 +63,7 @@ def _index_texts(s: Settings) -> set[str]:
 
 def test_manifest_records_model_chunking_files_and_meetings(small, embedder) -> None:
     from rag.index import build_index, index_exists, load_index
-    from rag.retrieve import BM25_TOKENIZER
+    from rag.keyword import BM25_TOKENIZER
 
     s, docs = small
     assert not index_exists(s)
@@ -256,7 +256,7 @@ def test_indexing_one_file_adds_it_and_keeps_the_others_unless_pruned(small, tmp
 def test_index_of_an_older_keyword_version_gets_its_bm25_rebuilt_on_load(small) -> None:
     from rag.chunk import keyword_texts
     from rag.index import build_index, load_index
-    from rag.retrieve import BM25_TOKENIZER, bm25_scores, build_bm25
+    from rag.keyword import BM25_TOKENIZER, bm25_scores, build_bm25
 
     s, docs = small
     build_index([docs], s)
@@ -385,7 +385,7 @@ def test_kept_files_keep_the_parser_stamp_they_were_parsed_with(
     more = tmp_path / "more"
     more.mkdir()
     _write(more, "a.txt", MINUTES_A.replace("第３回", "第４回"))  # the same meeting id
-    monkeypatch.setattr(rag.ingest, "PARSER_VERSION", 2)
+    monkeypatch.setattr(rag.ingest, "PARSER_VERSION", rag.ingest.PARSER_VERSION + 1)
     build_index([more], s)  # docs/ kept as the old parser read it
     meetings = json.loads((s.index_dir / "meetings.json").read_text("utf-8"))
     assert sorted(m["id"] for m in meetings) == ["a", "a-kept", "b"]

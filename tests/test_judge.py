@@ -165,6 +165,39 @@ def test_exchange_partner_features_link_a_reply_and_its_question():
     assert f[2]["partner_gap"] == -1.0 and f[2]["partner_cov"] == 0.0  # no exchange
 
 
+def test_a_partner_outside_the_candidates_still_counts():
+    # 「知事は何と答えたか」 filters to the governor: the member's question is no candidate,
+    # but retrieval hands it over with its cosine, and its words say what the reply is about.
+    view = _view("検査体制について知事の答弁は？", ["検査体制"], reply=True)
+    question = _chunk(7, "検査体制の充実について知事の見解を伺います。", role="議員")
+    reply = replace(CHUNKS[3], order=8, answers_to=7)
+    (hit,) = _hits((reply, 0.8))
+    alone = dict(zip(FEATURES, passage_features(view, [hit])[0], strict=True))
+    linked = replace(hit, partners=((question, 0.9),))
+    f = dict(zip(FEATURES, passage_features(view, [linked])[0], strict=True))
+    assert alone["partner_gap"] == -1.0 and alone["partner_cov"] == 0.0
+    assert abs(f["partner_gap"] - (0.9 - 0.8)) < 1e-9 and f["partner_cov"] == 1.0
+
+
+@pytest.mark.slow
+def test_retrieval_hands_over_the_partner_a_role_filter_hides(corpus_index):
+    from rag.retrieve import search
+    from rag.types import Filters, expand_roles
+
+    hits = search(
+        corpus_index,
+        "データ連携基盤は市町村も利用できるのか",
+        k=20,
+        filters=Filters(roles=expand_roles(["事務局"])),
+        rerank=False,
+    )
+    reply = next(h for h in hits if "市町村も使える形" in h.chunk.text)
+    assert reply.chunk.answers_to is not None
+    assert [c.order for c, _ in reply.partners] == [reply.chunk.answers_to]
+    ((member, cos),) = reply.partners
+    assert member.role != "事務局" and -1.0 <= cos <= 1.0
+
+
 def test_shipped_model_scores_its_data_card_sample_as_recorded():
     """The committed model file loads offline and reproduces the scores its training run
     recorded for a sample of its dev rows (the data card's check)."""

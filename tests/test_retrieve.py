@@ -12,7 +12,7 @@ from rag.types import Chunk, Filters, make_filters
 
 
 def test_bm25_tokens_equate_full_and_half_width() -> None:
-    from rag.retrieve import tokenize
+    from rag.keyword import tokenize
 
     assert set(tokenize("２０４０年")) == set(tokenize("2040年"))
     assert set(tokenize("ＤＸ推進")) == set(tokenize("DX推進"))
@@ -22,14 +22,14 @@ def test_bm25_tokens_equate_full_and_half_width() -> None:
 
 
 def test_bm25_bigrams_match_inside_unsegmented_compounds() -> None:
-    from rag.retrieve import tokenize
+    from rag.keyword import tokenize
 
     # A compound segmented differently still shares character bigrams with its parts.
     assert set(tokenize("連携基盤")) & set(tokenize("データ連携基盤整備事業"))
 
 
 def test_bm25_bigrams_cover_kana_and_latin_runs_but_not_a_querys_frame() -> None:
-    from rag.retrieve import _BIGRAM_MARK, tokenize
+    from rag.keyword import _BIGRAM_MARK, tokenize
 
     # Wording with kana (受け入れる), names in Latin letters and numbers share bigrams.
     toks = set(tokenize("感染者を受け入れる体制とGoogle検索の2014年"))
@@ -44,7 +44,7 @@ def test_bm25_bigrams_cover_kana_and_latin_runs_but_not_a_querys_frame() -> None
 
 
 def test_bm25_scores_full_width_query_against_half_width_text() -> None:
-    from rag.retrieve import bm25_scores, build_bm25
+    from rag.keyword import bm25_scores, build_bm25
 
     texts = ["2040年までにDXを進める計画", "除雪車の位置情報を公開する", "観光客向けの案内"]
     bm25 = build_bm25(texts)

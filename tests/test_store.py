@@ -103,7 +103,7 @@ def test_langchain_vector_store_over_the_corpus_index(corpus_index) -> None:
     from langchain_core.documents import Document
     from langchain_core.vectorstores import VectorStore
 
-    from rag.store import MinutesVectorStore
+    from rag.retrieve import MinutesVectorStore
 
     vs = MinutesVectorStore(corpus_index)
     assert isinstance(vs, VectorStore)

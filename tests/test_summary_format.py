@@ -114,8 +114,10 @@ def test_summary_minutes_fixture() -> None:
     )
     assert m.series == "みらい都市検討会議" and m.venue == "市役所本庁舎　会議室Ａ"
     facts = [(s.role_label, s.start_line, s.end_line) for s in m.statements if s.kind == "meta"]
-    assert facts == [("日時", 3, 3), ("場所", 4, 4), ("出席者", 5, 6), ("開会", 8, 8),
-                     ("議題一覧", 10, 10)]  # fmt: skip
+    assert facts == [("会議名", 1, 1), ("日時", 3, 3), ("場所", 4, 4), ("出席者", 5, 6),
+                     ("開会", 8, 8), ("議題一覧", 10, 10)]  # fmt: skip
+    (name,) = [s for s in m.statements if s.role_label == "会議名"]
+    assert name.text == "会議名：第３回\u3000みらい都市検討会議\u3000議事要旨"  # verbatim, citable
     body = [s for s in m.statements if s.kind == "statement"]
     assert [(s.role, s.start_line, s.end_line, s.topic) for s in body] == [
         ("委員", 12, 13, "現状の課題"),  # a bullet wrapped over two lines
@@ -143,7 +145,8 @@ def test_committee_fixture() -> None:
         ("説明員", "福祉局長", "山本次郎", 8, 8),
     ]
     assert all("拍手" not in s.text for s in m.statements)
-    (fact,) = [s for s in m.statements if s.kind == "meta"]
+    (name, fact) = [s for s in m.statements if s.kind == "meta"]
+    assert name.role_label == "会議名" and name.start_line == 1
     assert (fact.text, fact.start_line) == ("閉会：午後３時", 10)  # after the last speech
 
 

@@ -606,6 +606,15 @@ def _agenda_fact(seen: list[tuple[int, str]]) -> _Meta | None:
     return _Meta("議題一覧", "agenda-list", seen[0][0], seen[-1][0], items)
 
 
+def _title_fact(title_lines: list[Line]) -> _Meta | None:
+    """会議名: the title lines joined as wrapped text (so the quote is found in the cited
+    lines), so 「この会議は第何回か」 and "what is the meeting called" cite the heading itself."""
+    if not title_lines:
+        return None
+    value = join_wrapped([ln.text.strip() for ln in title_lines])
+    return _Meta("会議名", "title", title_lines[0].no, title_lines[-1].no, value)
+
+
 def _meeting_date(facts: list[_Meta], title: str) -> str | None:
     """The first date fact that parses, else a date in the title."""
     for fact in facts:
@@ -691,6 +700,9 @@ def parse(doc: RawDocument, reason: str = "") -> Meeting:
         lines, layout, _blank_is_break(lines, content), _default_role(layout, title), taken
     ).read()
     facts += body.facts
+    name = _title_fact(title_lines)
+    if name:
+        facts.append(name)
     agenda_list = _agenda_fact(body.agenda_seen)
     if agenda_list:
         facts.append(agenda_list)

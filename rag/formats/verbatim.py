@@ -300,7 +300,7 @@ def _this_session(lines: list[Line]) -> str | None:
 def parse(doc: RawDocument, reason: str = "") -> Meeting:
     lines = [clean_line(i, raw) for i, raw in enumerate(doc.lines, 1)]
     meeting_id = slug(doc)
-    title, _, date, date_no = _title_facts(lines)
+    title, title_no, date, date_no = _title_facts(lines)
     first = next(
         (k for k, ln in enumerate(lines) if ln.raw[:1] in "○◯〇" and _speaker_head(ln.raw)),
         len(lines),
@@ -309,6 +309,8 @@ def parse(doc: RawDocument, reason: str = "") -> Meeting:
     utterances, clock = _read_body(lines, first)
 
     facts: list[_Fact] = []
+    if title and title_no:  # 会議名: the heading line, citable for "which sitting was it"
+        facts.append(_Fact("会議名", title_no, title_no, title))
     if date_no is not None:
         facts.append(_Fact("日時", date_no, date_no, lines[date_no - 1].text))
     facts += roll + programme + clock
