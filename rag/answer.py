@@ -361,12 +361,14 @@ def is_meeting_info(question: str, meetings: dict[str, Meeting]) -> bool:
     facets = asked_facets(question)
     if not facets:
         return False
+    # 「議事５で委員は何と言ったか」 asks what was said under an item, not what the item is.
+    if facets == ["agenda"] and infer_roles(question):
+        return False
     terms = content_terms(question)
     scope = _scope_terms(terms, list(meetings.values()))
     # A person on a roll (三宅しげき議員は欠席したか) is part of the meeting's facts, not a topic.
     people = {a.name for m in meetings.values() for a in m.attendance if len(a.name) >= 2}
-    # So is an agenda item asked about as one (「意見交換は何番目の議事か」), unless the question
-    # asks what someone said under it.
+    # So is an agenda item asked about as one (「意見交換は何番目の議事か」).
     items = ""
     if "agenda" in facets and not infer_roles(question):
         items = folded(" ".join(a for m in meetings.values() for a in m.agenda))

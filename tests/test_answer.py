@@ -183,6 +183,10 @@ def test_meeting_info_detection_ignores_topic_questions():
     # 議事録 is the minutes, not an agenda item; a named topic stays a topic.
     assert not is_meeting_info("議事録でFIWAREについて委員は何と言ったか", MEETINGS)
     assert not is_meeting_info("データ連携基盤の名称について委員の意見は？", MEETINGS)
+    # What members said under an item is not what the item is.
+    assert not is_meeting_info("議事５で委員は何と言ったか", MEETINGS)
+    assert not is_meeting_info("議題１について委員の意見は？", MEETINGS)
+    assert is_meeting_info("有識者会議の出席者は？", MEETINGS)  # 有識者 names the meeting here
 
 
 def test_titled_meetings_resolves_a_title_word_only_one_meeting_has():
