@@ -361,8 +361,9 @@ def is_meeting_info(question: str, meetings: dict[str, Meeting]) -> bool:
     facets = asked_facets(question)
     if not facets:
         return False
+    roles = infer_roles(question)
     # 「議事５で委員は何と言ったか」 asks what was said under an item, not what the item is.
-    if facets == ["agenda"] and infer_roles(question):
+    if facets == ["agenda"] and roles:
         return False
     terms = content_terms(question)
     scope = _scope_terms(terms, list(meetings.values()))
@@ -370,7 +371,7 @@ def is_meeting_info(question: str, meetings: dict[str, Meeting]) -> bool:
     people = {a.name for m in meetings.values() for a in m.attendance if len(a.name) >= 2}
     # So is an agenda item asked about as one (「意見交換は何番目の議事か」).
     items = ""
-    if "agenda" in facets and not infer_roles(question):
+    if "agenda" in facets and not roles:
         items = folded(" ".join(a for m in meetings.values() for a in m.agenda))
     fillers = set().union(*(FACET_FILLERS.get(f, ()) for f in facets))
     return not [
@@ -443,10 +444,7 @@ def _attendee_parts(
         if chunk.text.rfind("：", 0, at) + 1 > start:
             start = chunk.text.rfind("：", 0, at) + 1
         quote = chunk.text[start : at + len(a.name)] if at >= 0 else a.name
-        known = next((x for x in citations if x.chunk.id == chunk.id and x.quote == quote), None)
-        if known is None:
-            known = Citation(n=len(citations) + 1, chunk=chunk, quote=quote)
-            citations.append(known)
+        known = _cite(citations, chunk, quote)
         ja, en = _STATUS.get(a.status, ("出席していました", "attended"))
         label = _meta_label(chunk).rstrip("：: ")
         out.append(
@@ -596,7 +594,9 @@ def asked_item(question: str, items: Sequence[str], meeting: Meeting) -> str | N
         k = _EN_PLACE[place_en[1].lower()] if place_en[1] else int(place_en[2]) - 1
     if k is not None:
         return items[k] if -len(items) <= k < len(items) else None
-    terms = [t for t in content_terms(question) if t not in _scope_terms([t], [meeting])]
+    terms = content_terms(question)
+    names = _scope_terms(terms, [meeting])  # the meeting's own name is not an item's
+    terms = [t for t in terms if t not in names]
     return next((x for x in items if any(len(t) >= 2 and t in folded(x) for t in terms)), None)
 
 

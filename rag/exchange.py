@@ -11,6 +11,7 @@ order in which they were asked (officials answer in that order).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import replace
 from functools import lru_cache
 
@@ -21,6 +22,7 @@ from rag.types import (
     ROLE_MEMBER,
     ROLE_OFFICIAL,
     ROLE_SECRETARIAT,
+    Chunk,
     Meeting,
     Statement,
 )
@@ -228,6 +230,22 @@ def link_answers(statements: list[Statement]) -> list[Statement]:
         ):
             out[i] = replace(st, answers_to=out[i - 1].order)
     return out
+
+
+def exchange_links(chunks: Sequence[Chunk]) -> list[list[int]]:
+    """Per chunk, the positions of the chunks on the other side of its exchange (same meeting;
+    one answers the other's statement, ``Chunk.answers_to``)."""
+    by_statement: dict[tuple[str, int], list[int]] = {}
+    for i, c in enumerate(chunks):
+        by_statement.setdefault((c.meeting_id, c.order), []).append(i)
+    linked: list[list[int]] = [[] for _ in chunks]
+    for i, c in enumerate(chunks):
+        if c.answers_to is None:
+            continue
+        for j in by_statement.get((c.meeting_id, c.answers_to), []):
+            linked[i].append(j)
+            linked[j].append(i)
+    return linked
 
 
 def exchange_of(meeting: Meeting, statement: Statement) -> tuple[Statement | None, list[Statement]]:

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from rag.asked import KINDS, asked_kinds, held_kinds
+from rag.exchange import exchange_links
 from rag.question import asks_reply, contains, folded, judge_terms, numbers
 from rag.text import detect_lang
 from rag.types import (
@@ -285,23 +286,6 @@ def _speaker_named(chunk: Any, question_folded: str) -> bool:
     return False
 
 
-def partners(hits: Sequence[Hit]) -> list[list[int]]:
-    """Per hit, the positions of the candidates on the other side of its exchange (same
-    meeting; one answers the other's statement, ``Chunk.answers_to``)."""
-    by_statement: dict[tuple[str, int], list[int]] = {}
-    for i, h in enumerate(hits):
-        by_statement.setdefault((h.chunk.meeting_id, h.chunk.order), []).append(i)
-    linked: list[list[int]] = [[] for _ in hits]
-    for i, h in enumerate(hits):
-        c = h.chunk
-        if c.answers_to is None:
-            continue
-        for j in by_statement.get((c.meeting_id, c.answers_to), []):
-            linked[i].append(j)
-            linked[j].append(i)
-    return linked
-
-
 def passage_features(view: QuestionView, hits: Sequence[Hit]) -> np.ndarray:
     """One row of FEATURES per hit (same order)."""
     rows = np.zeros((len(hits), len(FEATURES)), dtype=np.float64)
@@ -316,14 +300,13 @@ def passage_features(view: QuestionView, hits: Sequence[Hit]) -> np.ndarray:
     unknown_named = sum(w for _, w in unknown_terms(view, NAMED_MIN_CHARS)) / total_idf
     qf = folded(view.text)
     asks = asked_kinds(view.text)
-    linked = partners(hits)
+    linked = exchange_links([h.chunk for h in hits])
     for i, h in enumerate(hits):
         c = h.chunk
         hay = folded(passage_text(c))
         cos = h.dense_score or 0.0
-        present = [contains(t, hay) for t in view.terms]
+        present, idf_cov = _coverage(view, hay, total_idf)
         cov = sum(present) / len(present) if present else 0.0
-        idf_cov = sum(p * w for p, w in zip(present, view.idf, strict=True)) / total_idf
         nums = numbers(c.text) if view.numbers else set()
         held = held_kinds(c.text, named_speaker(c), asks) if asks else frozenset()
         is_reply = c.role in _REPLY_ROLES
@@ -374,7 +357,7 @@ def passage_features(view: QuestionView, hits: Sequence[Hit]) -> np.ndarray:
         # role filter, or ranked below the candidates) from their text and cosine.
         cos = [rows[j, col["cos"]] for j in js] + [c for _, c in h.partners]
         cov = [rows[j, col["idf_cov"]] for j in js] + [
-            _idf_coverage(view, passage_text(p), total_idf) for p, _ in h.partners
+            _coverage(view, folded(passage_text(p)), total_idf)[1] for p, _ in h.partners
         ]
         if cos:
             rows[i, col["partner_gap"]] = max(cos) - best_cos
@@ -382,9 +365,10 @@ def passage_features(view: QuestionView, hits: Sequence[Hit]) -> np.ndarray:
     return rows
 
 
-def _idf_coverage(view: QuestionView, text: str, total_idf: float) -> float:
-    hay = folded(text)
-    return sum(contains(t, hay) * w for t, w in zip(view.terms, view.idf, strict=True)) / total_idf
+def _coverage(view: QuestionView, hay: str, total_idf: float) -> tuple[list[float], float]:
+    """Per topic word, how far it occurs in ``hay`` (folded text), and the idf-weighted share."""
+    present = [contains(t, hay) for t in view.terms]
+    return present, sum(p * w for p, w in zip(present, view.idf, strict=True)) / total_idf
 
 
 # --- the learned model -------------------------------------------------------------------

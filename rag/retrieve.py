@@ -16,6 +16,7 @@ import numpy as np
 
 from rag.config import Settings
 from rag.errors import ConfigError
+from rag.exchange import exchange_links
 from rag.keyword import bm25_scores_coverage
 from rag.lazy import lazy_classes
 from rag.text import nfkc
@@ -248,29 +249,18 @@ def _outside_partners(
     shown = set(order)
     out: dict[int, tuple[tuple[Chunk, float], ...]] = {}
     for i in order:
-        others = [j for j in links.get(i, ()) if j not in shown]
+        others = [j for j in links[i] if j not in shown]
         if others:
             cos = index.store.vectors[others] @ qvec
             out[i] = tuple((index.chunks[j], float(c)) for j, c in zip(others, cos, strict=True))
     return out
 
 
-def _exchange_links(index: MinutesIndex) -> dict[int, list[int]]:
-    """Chunk -> the chunks on the other side of its exchange (``Chunk.answers_to``), made once
-    per loaded index."""
+def _exchange_links(index: MinutesIndex) -> list[list[int]]:
+    """rag.exchange.exchange_links over the index's chunks, made once per loaded index."""
     links = getattr(index, "_exchange_links", None)
     if links is None:
-        by_statement: dict[tuple[str, int], list[int]] = {}
-        for i, c in enumerate(index.chunks):
-            by_statement.setdefault((c.meeting_id, c.order), []).append(i)
-        links = {}
-        for i, c in enumerate(index.chunks):
-            if c.answers_to is None:
-                continue
-            for j in by_statement.get((c.meeting_id, c.answers_to), []):
-                links.setdefault(i, []).append(j)
-                links.setdefault(j, []).append(i)
-        index._exchange_links = links
+        links = index._exchange_links = exchange_links(index.chunks)
     return links
 
 
@@ -317,8 +307,6 @@ def _retriever_class() -> type:
     return MinutesRetriever
 
 
-# --- LangChain -----------------------------------------------------------------------------------
-
 _READ_ONLY = (
     "MinutesVectorStore は読み取り専用です。文書の追加は `minutes-rag index` で行ってください。"
     " / MinutesVectorStore is read-only: add minutes with `minutes-rag index`."
@@ -346,14 +334,14 @@ def _vector_store_class() -> type:
 
             return LangChainEmbeddings(self.index.embedder())
 
-        def _doc(self, i: int) -> Document:
-            c = self.index.chunks[i]
+        @staticmethod
+        def _doc(c: Chunk) -> Document:
             return Document(id=c.id, page_content=c.text, metadata=source_dict(c))
 
         def _by_vector(self, qvec: Any, k: int, filter: Any = None) -> list[tuple[Document, float]]:
             allowed = filter_mask(self.index, filter)
             hits = self.index.store.search(np.asarray(qvec, dtype=np.float32), k, allowed)
-            return [(self._doc(i), s) for i, s in hits]
+            return [(self._doc(self.index.chunks[i]), s) for i, s in hits]
 
         def similarity_search_with_score(
             self, query: str, k: int = 4, filter: Any = None, **kwargs: Any
@@ -375,11 +363,7 @@ def _vector_store_class() -> type:
 
         def get_by_ids(self, ids: Any, /) -> list[Document]:
             found = (self.index.chunk(x) for x in ids)
-            return [
-                Document(id=c.id, page_content=c.text, metadata=source_dict(c))
-                for c in found
-                if c is not None
-            ]
+            return [self._doc(c) for c in found if c is not None]
 
         def add_texts(self, texts: Any, metadatas: Any = None, **kwargs: Any) -> list[str]:
             raise NotImplementedError(_READ_ONLY)
