@@ -743,15 +743,18 @@ def answer_stream(
         yield from _final(r, question, notes)
         return
     chosen = with_replies(index, chosen, verdict.judged, eff.roles)
-    # Verify: a question asking for a number, a date, a company or which person is answered
-    # only when a cited statement holds one (rag.asked.VERIFIED); otherwise they are the topic.
-    from rag.judge import named_speaker
+    # Verify: a question asking for a number (in its counter), a date, a company or which
+    # person is answered only when a cited statement holds one (rag.asked.VERIFIED); "was it
+    # decided?" only by a decision, "how did they answer?" only by a reply. Otherwise the
+    # statements are the topic, shown as not answering.
+    from rag.judge import is_reply, named_speaker
 
     unmet = unmet_kinds(
         query,
         [j.hit.chunk.text for j in chosen],
         dated=all(j.hit.chunk.date for j in chosen),
         named=[named_speaker(j.hit.chunk) for j in chosen],
+        replies=[is_reply(j.hit.chunk) for j in chosen],
     )
     if unmet:
         r = refusal(

@@ -183,12 +183,59 @@ def held_kinds(
 # バンダ・オリエンタルは現在のどこ？), which no pattern recognises; on JSQuAD's training
 # questions checking it refused 35 of 216 answerable questions that ask a kind.
 VERIFIED = (AMOUNT, WHEN, ORG, NAME)
+# Checked at the answer only, from the question's predicate (not judge features):
+# "was it decided?" (「正式に決まったのか？」, 「開催することは決定したのか？」) is answered by
+# a decision, not by the member's 「〜してほしい」 that raised it; "how did the city answer?"
+# by a reply, not by the member's remark the city answered (or did not).
+DECISION, REPLY = "decision", "reply"
 KIND_LABELS = {
     NAME: ("人の名前", "name of the person"),
     AMOUNT: ("数や金額", "number or amount"),
     WHEN: ("日付や時期", "date or time"),
     ORG: ("企業や団体の名前", "company or organisation"),
+    DECISION: ("決定事項", "decision"),
+    REPLY: ("事務局・執行機関の回答", "reply from the secretariat or officials"),
 }
+# The question's predicate asks whether / what was decided: a decision word closing the
+# question (「…決まったのか？」, 「…と決定した？」), not one naming its topic
+# (「決定した方針について委員は何と言った？」).
+_DECISION_ASKED = re.compile(
+    r"(?:決ま(?:った|って|り)|決定(?:した|され|し|済)|正式に|承認(?:した|され)|合意(?:した|され|に至)|"
+    r"了承(?:した|され)|確定(?:した|され))[^、。,]{0,12}(?:[?？]|$)|"
+    r"\b(?:was|were|is|are|has been|have been)\s+(?:\w+\s+){0,3}?(?:officially\s+|formally\s+)?"
+    r"(?:decided|approved|adopted|agreed|finali[sz]ed)\b|"
+    r"\b(?:did|has|have|had)\s+(?:the\s+)?\w+(?:\s+\w+)?\s+(?:officially\s+|formally\s+)?"
+    r"(?:decided?|approved?|adopt(?:ed)?|agreed?|finali[sz]ed?)\b|\bofficially\b",
+    _I,
+)
+# The question asks how someone answered or responded (not for a view: 見解 names a member's
+# question in assembly minutes as often as a reply; not a survey's 回答数 or 何社が回答した).
+_REPLY_ASKED = re.compile(
+    r"(?:どう|何と|なんと|どのように|と)(?:答え|回答|答弁|応じ|返答|応答)|"
+    r"(?:回答|答弁|答え|返答)(?:は|を教|について|の内容)|(?:は|が)(?:答え|回答し|答弁し|応じ)|"
+    r"\b(?:answer(?:ed|s)?|repl(?:y|ied|ies)|respond(?:ed|s)?)\b|"
+    r"\b(?:the|its|their|official|secretariat's|city's|prefecture's|government's)\s+response\b",
+    _I,
+)
+# ... unless a member is the one who responds (「事務局の回答を受けて、委員はどう応じた？」), or
+# the verb belongs to a thing ("a service that answers questions").
+_MEMBER_RESPONDS = re.compile(
+    r"(?:委員|議員|有識者|構成員)(?:は|が|から)[^、。？?]{0,10}(?:応じ|返し|答え|回答|反応)|"
+    r"\bmembers?\b[^?.]{0,20}\b(?:say|said|respond\w*|repl\w*|react\w*)\s+(?:after|to|when)\b|"
+    r"\bin response to\b|\b(?:that|which)\s+(?:answer|repl|respond)\w*",
+    _I,
+)
+
+
+def asks_decision(question: str) -> bool:
+    return bool(_DECISION_ASKED.search(nfkc(question).strip()))
+
+
+def asks_response(question: str) -> bool:
+    q = nfkc(question)
+    return bool(_REPLY_ASKED.search(q)) and not _MEMBER_RESPONDS.search(q)
+
+
 # "When was it said" is answered by the meeting's date, unlike "when will it start".
 _WHEN_SAID = re.compile(
     r"いつ.{0,30}(?:発言|述べ|言(?:っ|わ)|議論|話(?:し|題|さ)|提案|指摘|意見|説明|会議|会合)|"
@@ -203,13 +250,65 @@ def wants_person(question: str) -> bool:
     return NAME in asked_kinds(question) and bool(_PERSON.search(nfkc(question)))
 
 
+# Counters a "how many X" question names, each with the counters that answer it: 「何人」 is
+# answered by 100人 or 四十七名, 「何%」 by 22% or 3割, 「何種類」 by 3種類 or 3つ. A
+# statement whose only number counts something else (「100人つくる」 for 「何種類に分けた？」,
+# 「３つの項目」 for 「目標値は何%？」) does not give the amount asked for. Japanese usage, not
+# tuned on any question file.
+_COUNTER_GROUPS = (
+    ("人", "名"),
+    ("%", "パーセント", "割", "ポイント"),
+    ("か所", "箇所", "ヶ所", "カ所", "ケ所", "ヵ所"),
+    ("件",),
+    ("社",),
+    ("団体", "自治体", "市町村"),
+    ("回",),
+    ("円",),
+    ("台",),
+    ("倍",),
+    ("校",),
+    ("世帯",),
+    ("時間",),
+    ("種類", "タイプ", "類型", "パターン", "つ"),
+    ("項目", "つ", "点"),
+)
+_COUNTER_ASKED = re.compile(
+    r"何[十百千万億]*("
+    + "|".join(sorted({c for g in _COUNTER_GROUPS for c in g if c != "つ"}, key=len, reverse=True))
+    + ")"
+)
+
+
+def asked_counters(question: str) -> tuple[str, ...]:
+    """The counters that answer the question's 「何＋counter」 (empty when it names none)."""
+    m = _COUNTER_ASKED.search(nfkc(question))
+    if not m:
+        return ()
+    return tuple(dict.fromkeys(c for g in _COUNTER_GROUPS if m[1] in g for c in g))
+
+
+def holds_counted(text: str, counters: tuple[str, ...]) -> bool:
+    """The text gives a number counted in one of ``counters`` (100人, 四十七名, ５億円, 3つ)."""
+    unit = "|".join(re.escape(c) for c in sorted(counters, key=len, reverse=True))
+    return bool(re.search(_NUM + r"\s*[十百千万億]*\s*(?:" + unit + ")", nfkc(text)))
+
+
 def unmet_kinds(
-    question: str, texts: list[str], dated: bool = False, named: list[bool] | None = None
+    question: str,
+    texts: list[str],
+    dated: bool = False,
+    named: list[bool] | None = None,
+    replies: list[bool] | None = None,
 ) -> tuple[str, ...]:
     """The checked kinds the question asks for when none of ``texts`` (the statements an answer
     would cite) holds any of them; empty when the answer may be given. ``dated``: the
     statements come from dated meetings, which answers "when was it said"; ``named``: per
-    text, whether its speaker is a named person or office (answers "which person")."""
+    text, whether its speaker is a named person or office (answers "which person");
+    ``replies``: per text, whether it is a reply (checked only when given)."""
+    if asks_decision(question) and not any(_HOLDS[DECIDED].search(nfkc(t)) for t in texts):
+        return (DECISION,)
+    if replies is not None and asks_response(question) and not any(replies):
+        return (REPLY,)
     person = wants_person(question)
     # "Who said / explained…" weighs in the judge (name_asked) but is not gated: "a member"
     # or 事務局 answers it (a training writer marked "who talked about…" answerable).
@@ -222,6 +321,9 @@ def unmet_kinds(
     held = set().union(
         *(held_kinds(t, n, want, person_only=True) for t, n in zip(texts, flags, strict=True))
     )
+    counters = asked_counters(question)
+    if AMOUNT in held and counters and not any(holds_counted(t, counters) for t in texts):
+        held.discard(AMOUNT)
     if dated and _WHEN_SAID.search(nfkc(question)):
         held.add(WHEN)
     return () if held & set(asked) else tuple(asked)

@@ -269,6 +269,12 @@ def _specific(name: str) -> bool:
     return len(name) >= 2 and name not in _GENERIC_LABELS
 
 
+def is_reply(chunk: Any) -> bool:
+    """The statement answers others: the secretariat's, an official's, or one the minutes tie to
+    the question it answers."""
+    return chunk.role in _REPLY_ROLES or chunk.answers_to is not None
+
+
 def named_speaker(chunk: Any) -> bool:
     """The statement's speaker is a person or a specific office."""
     return _specific(folded(chunk.speaker or ""))
@@ -309,7 +315,7 @@ def passage_features(view: QuestionView, hits: Sequence[Hit]) -> np.ndarray:
         cov = sum(present) / len(present) if present else 0.0
         nums = numbers(c.text) if view.numbers else set()
         held = held_kinds(c.text, named_speaker(c), asks) if asks else frozenset()
-        is_reply = c.role in _REPLY_ROLES
+        reply = c.role in _REPLY_ROLES
         role_match = bool(view.roles) and (
             c.role in view.roles or (c.role_label or "") in view.roles
         )
@@ -338,8 +344,8 @@ def passage_features(view: QuestionView, hits: Sequence[Hit]) -> np.ndarray:
             "role_asked": float(bool(view.roles)),
             "role_match": float(role_match),
             "reply_asked": float(view.reply),
-            "is_reply": float(is_reply),
-            "reply_match": float(view.reply and is_reply),
+            "is_reply": float(reply),
+            "reply_match": float(view.reply and reply),
             "speaker_hit": float(_speaker_named(c, qf)),
             "partner_gap": -1.0,  # set below from the partners' own rows
             "partner_cov": 0.0,

@@ -54,9 +54,24 @@ from rag.types import Filters, expand_roles  # noqa: E402
 SEED = 0
 CANDIDATES = 20  # the answer stages judge this many hybrid candidates
 JSQUAD_TRAIN = 900  # JSQuAD questions used (each also as an unanswerable variant)
-# Share of the total training weight per source: the minutes sources are the target domain
-# but small; JSQuAD is large but Wikipedia. Equal thirds keep any one from dominating.
-SOURCE_WEIGHT = {"minutes": 1 / 3, "tokyo": 1 / 3, "jsquad": 1 / 3}
+SOURCES = ("minutes", "tokyo", "jsquad")
+Weights = dict[str, float]  # share of the total training weight per source
+# Shares tried: the minutes sources are the target domain but small; JSQuAD is large but
+# Wikipedia. Equal thirds keep any one from dominating; the others lean towards the meeting
+# records by steps. The rule (choose_source_weights): the highest mean out-of-fold AUC of
+# answerability on the two meeting-record sources, with the tree setting below.
+WEIGHT_GRID: tuple[Weights, ...] = (
+    {"minutes": 1 / 3, "tokyo": 1 / 3, "jsquad": 1 / 3},
+    {"minutes": 0.4, "tokyo": 0.4, "jsquad": 0.2},
+    {"minutes": 0.45, "tokyo": 0.45, "jsquad": 0.1},
+    {"minutes": 0.5, "tokyo": 0.35, "jsquad": 0.15},
+    {"minutes": 0.5, "tokyo": 0.25, "jsquad": 0.25},
+    {"minutes": 0.6, "tokyo": 0.2, "jsquad": 0.2},
+)
+IN_DOMAIN = ("minutes", "tokyo")
+# The tree setting the weights are compared with: the one dev log-loss chose in sessions 6-7
+# (the setting is chosen again after the weights, by the same dev log-loss).
+WEIGHT_TREES = {"max_depth": 5, "max_iter": 300}
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 
 
@@ -299,20 +314,20 @@ def jsquad_groups(cache: Path, shared: Path) -> list[Group]:
 # --- fitting ---------------------------------------------------------------------------------
 
 
-def _stack(groups: list[Group]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _stack(groups: list[Group], weights: Weights) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     X = np.vstack([g.X for g in groups])
     y = np.concatenate([g.y for g in groups])
-    per_source = {s: sum(len(g.y) for g in groups if g.source == s) for s in SOURCE_WEIGHT}
+    per_source = {s: sum(len(g.y) for g in groups if g.source == s) for s in SOURCES}
     w = np.concatenate(
-        [np.full(len(g.y), SOURCE_WEIGHT[g.source] / max(per_source[g.source], 1)) for g in groups]
+        [np.full(len(g.y), weights[g.source] / max(per_source[g.source], 1)) for g in groups]
     )
     return X, y, w * len(y)
 
 
-def _fit(groups: list[Group], C: float) -> RelevanceModel:
+def _fit(groups: list[Group], C: float, weights: Weights) -> RelevanceModel:
     from sklearn.linear_model import LogisticRegression
 
-    X, y, w = _stack(groups)
+    X, y, w = _stack(groups, weights)
     mean, scale = X.mean(axis=0), X.std(axis=0)
     scale[scale == 0] = 1.0
     lr = LogisticRegression(C=C, max_iter=5000, random_state=SEED)
@@ -341,12 +356,12 @@ TREE_GRID = (
 TREE_LEARNING_RATE = 0.05  # scikit-learn's usual range; fewer, larger steps overfit 100-row groups
 
 
-def _fit_trees(groups: list[Group], params: dict) -> RelevanceModel:
+def _fit_trees(groups: list[Group], params: dict, weights: Weights) -> RelevanceModel:
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     from rag.judge import trees_from_json
 
-    X, y, w = _stack(groups)
+    X, y, w = _stack(groups, weights)
     gb = HistGradientBoostingClassifier(
         monotonic_cst=[MONOTONE.get(f, 0) for f in FEATURES],
         learning_rate=TREE_LEARNING_RATE,
@@ -379,8 +394,8 @@ def _fit_trees(groups: list[Group], params: dict) -> RelevanceModel:
     return model
 
 
-def _log_loss(model: RelevanceModel, groups: list[Group]) -> float:
-    X, y, w = _stack(groups)
+def _log_loss(model: RelevanceModel, groups: list[Group], weights: Weights) -> float:
+    X, y, w = _stack(groups, weights)
     p = np.clip(model.predict(X), 1e-6, 1 - 1e-6)
     return float(-(w * (y * np.log(p) + (1 - y) * np.log(1 - p))).sum() / w.sum())
 
@@ -409,27 +424,71 @@ def _out_of_fold(groups: list[Group], fit_fn) -> Scored:
     return out
 
 
-def choose_answer_threshold(scored: Scored) -> float:
-    """Rule: the threshold with the highest refusal accuracy minus false-refusal rate (a wrong
-    answer and a false refusal cost the same), averaged over the sources (SOURCE_WEIGHT).
-    Issue #10 asks for refusal >= 0.90 at false refusals <= 0.05; no threshold meets both on
-    the minutes, and the earlier rule (false refusals <= 5 % pooled) sat at minutes refusal 0.45
-    out of fold and answered 「札幌オリンピック招致の予算について委員の意見は？」 — a
-    confident wrong answer, the product's worst outcome (BENCHMARKS.md, session 5)."""
+# Bootstrap resamples the answer threshold is the median of (see choose_answer_threshold).
+THRESHOLD_RESAMPLES = 200
+
+
+def _answer_scores(scored: Scored, weights: Weights) -> list[tuple[float, np.ndarray, np.ndarray]]:
+    """Per source with both kinds: (share, best probability of each answerable question whose
+    answer was retrieved, best probability of each unanswerable question)."""
     per_source = []
-    for source, share in SOURCE_WEIGHT.items():
+    for source, share in weights.items():
         ans = np.array([p.max() for p, g in scored if g.source == source and g.y.any()])
         una = np.array([p.max() for p, g in scored if g.source == source and not g.answerable])
         if len(ans) and len(una):
             per_source.append((share, ans, una))
+    return per_source
+
+
+def _best_balance(per_source: list[tuple[float, np.ndarray, np.ndarray]]) -> float:
+    """The threshold with the highest refusal accuracy minus false-refusal rate, averaged over
+    the sources by their shares."""
+    t = np.unique(np.concatenate([a for _, a, _ in per_source]))[:, None]
+    balance = sum(w * ((u < t).mean(axis=1) - (a < t).mean(axis=1)) for w, a, u in per_source)
+    return float(t[int(np.argmax(balance)), 0])
+
+
+def choose_answer_threshold(scored: Scored, weights: Weights) -> float:
+    """Rule: the threshold with the highest refusal accuracy minus false-refusal rate (a wrong
+    answer and a false refusal cost the same), averaged over the sources by their shares; the
+    median of that choice over bootstrap resamples of the questions (seed 0). The balance is
+    flat near its top: a single argmax moved 0.167 -> 0.216 -> 0.188 between refits on nearly
+    the same data (sessions 6-7), while its bootstrap median stays put.
+    Issue #10 asks for refusal >= 0.90 at false refusals <= 0.05; no threshold meets both on
+    the minutes, and the earlier rule (false refusals <= 5 % pooled) sat at minutes refusal 0.45
+    out of fold and answered 「札幌オリンピック招致の予算について委員の意見は？」 — a
+    confident wrong answer, the product's worst outcome (BENCHMARKS.md, session 5)."""
+    per_source = _answer_scores(scored, weights)
     if not per_source:
         return 0.5
-    candidates = np.unique(np.concatenate([a for _, a, _ in per_source]))
+    rng = np.random.default_rng(SEED)
+    picks = [
+        _best_balance([(w, rng.choice(a, len(a)), rng.choice(u, len(u))) for w, a, u in per_source])
+        for _ in range(THRESHOLD_RESAMPLES)
+    ]
+    return float(np.median(picks))
 
-    def balance(t: float) -> float:
-        return sum(w * ((u < t).mean() - (a < t).mean()) for w, a, u in per_source)
 
-    return float(max(candidates, key=balance))
+def answerability_auc(scored: Scored, source: str) -> float:
+    """AUC of the best probability: answerable (answer retrieved) vs unanswerable questions."""
+    from sklearn.metrics import roc_auc_score
+
+    ans = [p.max() for p, g in scored if g.source == source and g.y.any()]
+    una = [p.max() for p, g in scored if g.source == source and not g.answerable]
+    return float(roc_auc_score([1] * len(ans) + [0] * len(una), ans + una))
+
+
+def choose_source_weights(groups: list[Group]) -> tuple[Weights, dict[str, float]]:
+    """Rule: of WEIGHT_GRID, the shares with the highest mean out-of-fold answerability AUC on
+    the meeting-record sources (IN_DOMAIN). Returns the shares and every candidate's score."""
+    scores: dict[str, float] = {}
+    for weights in WEIGHT_GRID:
+        oof = _out_of_fold(groups, lambda gs, w=weights: _fit_trees(gs, WEIGHT_TREES, w))
+        name = " / ".join(f"{s} {weights[s]:.2f}" for s in SOURCES)
+        scores[name] = round(float(np.mean([answerability_auc(oof, s) for s in IN_DOMAIN])), 4)
+        print(f"  weights {name}: in-domain AUC {scores[name]}", flush=True)
+    best = max(range(len(WEIGHT_GRID)), key=lambda i: list(scores.values())[i])
+    return WEIGHT_GRID[best], scores
 
 
 def choose_cite_threshold(scored: Scored) -> float:
@@ -450,7 +509,7 @@ def choose_cite_threshold(scored: Scored) -> float:
 
 def dev_metrics(model: RelevanceModel, dev: list[Group]) -> dict:
     out = {}
-    for source in SOURCE_WEIGHT:
+    for source in SOURCES:
         gs = [g for g in dev if g.source == source]
         if not gs:
             continue
@@ -498,6 +557,8 @@ def data_card(model: RelevanceModel) -> str:
         f" | {d['rerank_top1_when_retrieved']} |"
         for s, d in m["dev_metrics"].items()
     )
+    shares = ", ".join(f"{k} {v}" for k, v in m["weights"].items())
+    tried = "; ".join(f"{k}: {v}" for k, v in m["weight_auc"].items())
     return f"""# Data card: the relevance judge (`rag/models/judge.json`)
 
 Written by `{m["command"]}` (seed {m["seed"]}, {m["seconds"]} s on 2 cores); do not edit by hand.
@@ -522,12 +583,13 @@ June meetings, tokyo2020's held-back test set; answerable ones whose answer a he
 tokyo2020 question is about are left out); and
 cross-corpus unanswerables (the
 assembly's training questions asked of `corpus/`, the minutes questions asked of the assembly
-records). Labels: a candidate is relevant when it contains a gold substring. Each source gets a
-third of the training weight.
+records). Labels: a candidate is relevant when it contains a gold substring. Shares of the
+training weight: {shares} ({m["weight_rule"]}; tried: {tried}).
 
-**Held out** (never fitted, never used to choose C or a threshold): `eval/minutes_test.jsonl`,
-`eval/minutes_fresh.jsonl`, `eval/minutes_fresh2.jsonl`, `eval/minutes_fresh3.jsonl`,
-the JSQuAD 1k file, the other half of tokyo2020's sources.
+**Held out** (never fitted, never used to choose C, the shares or a threshold):
+`eval/minutes_test.jsonl`, `eval/minutes_fresh.jsonl`, `eval/minutes_fresh2.jsonl`,
+`eval/minutes_fresh3.jsonl`, `eval/minutes_fresh4.jsonl`, the JSQuAD 1k file, the other half of
+tokyo2020's sources.
 
 | source | fit questions | dev questions | candidate rows |
 | --- | --- | --- | --- |
@@ -587,25 +649,27 @@ def main() -> int:
         return 0
     fit = [g for g in groups if g.split == "fit"]
     dev = [g for g in groups if g.split == "dev"]
+    print("choosing the sources' shares…", flush=True)
+    weights, weight_scores = choose_source_weights(fit + dev)
     # Candidates: logistic regression for each C, boosted trees for each setting; the rule is
     # the lowest weighted dev log-loss.
-    fitters = {f"logistic C={C}": (lambda gs, C=C: _fit(gs, C)) for C in C_GRID}
+    fitters = {f"logistic C={C}": (lambda gs, C=C: _fit(gs, C, weights)) for C in C_GRID}
     fitters.update(
         {
             f"trees depth={p['max_depth']} iter={p['max_iter']}": (
-                lambda gs, p=p: _fit_trees(gs, p)
+                lambda gs, p=p: _fit_trees(gs, p, weights)
             )
             for p in TREE_GRID
         }
     )
-    losses = {name: _log_loss(fit_fn(fit), dev) for name, fit_fn in fitters.items()}
+    losses = {name: _log_loss(fit_fn(fit), dev, weights) for name, fit_fn in fitters.items()}
     C = min(losses, key=losses.get)
     # Dev metrics: the model fitted on fit only, its thresholds chosen on dev by the rules.
     model = fitters[C](fit)
     on_dev = _predictions(model, dev)
     model = replace(
         model,
-        answer_threshold=choose_answer_threshold(on_dev),
+        answer_threshold=choose_answer_threshold(on_dev, weights),
         cite_threshold=choose_cite_threshold(on_dev),
     )
     metrics = dev_metrics(model, dev)
@@ -613,7 +677,7 @@ def main() -> int:
     oof = _out_of_fold(fit + dev, fitters[C])
     final = replace(
         fitters[C](fit + dev),
-        answer_threshold=choose_answer_threshold(oof),
+        answer_threshold=choose_answer_threshold(oof, weights),
         cite_threshold=choose_cite_threshold(oof),
     )
     sizes = {
@@ -621,9 +685,9 @@ def main() -> int:
             split: sum(1 for g in groups if g.source == s and g.split == split)
             for split in ("fit", "dev")
         }
-        for s in SOURCE_WEIGHT
+        for s in SOURCES
     }
-    rows = {s: sum(len(g.y) for g in groups if g.source == s) for s in SOURCE_WEIGHT}
+    rows = {s: sum(len(g.y) for g in groups if g.source == s) for s in SOURCES}
     # A fixed sample of dev rows with the final model's scores: CI checks the shipped file
     # reproduces them (tests/test_judge.py).
     sample_groups = sorted(dev, key=lambda g: g.qid)[:: max(1, len(dev) // 12)][:12]
@@ -645,7 +709,11 @@ def main() -> int:
                 "answer": round(model.answer_threshold, 4),
                 "cite": round(model.cite_threshold, 4),
             },
-            "answer_rule": "highest refusal accuracy minus false refusals, sources weighing a third each",
+            "weights": {k: round(v, 4) for k, v in weights.items()},
+            "weight_rule": "highest mean out-of-fold answerability AUC on minutes and tokyo",
+            "weight_auc": weight_scores,
+            "answer_rule": "highest refusal accuracy minus false refusals, sources weighed by"
+            f" their shares; median over {THRESHOLD_RESAMPLES} bootstrap resamples",
             "cite_rule": "best F1 on the candidates of answerable questions",
             "sample": sample,
             "seconds": round(time.time() - t0),

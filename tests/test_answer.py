@@ -453,6 +453,11 @@ def test_followup_on_real_minutes(corpus_index):
         # The summary's members are anonymous: "which member" has no answer in it.
         ("FIWAREを使うべきだと発言した委員の名前は？", "人の名前"),
         ("Which member said only about 3 out of 100 projects survive?", "name of the person"),
+        # The only number near the topic counts people (１００人), not kinds.
+        ("行政DX推進リーダーの人材の類型化では、何種類に分けた？", "数や金額"),
+        # A member's suggestion is not a decision; the Sapporo minutes hold no reply.
+        ("成果指標に「スマホの利用者数」を加えることは正式に決まったのか？", "決定事項"),
+        ("How did Sapporo city officials respond to the experts' comments?", "reply from the"),
     ],
 )
 def test_near_miss_names_what_the_minutes_do_not_state(corpus_index, question, what, monkeypatch):
@@ -468,6 +473,21 @@ def test_near_miss_names_what_the_minutes_do_not_state(corpus_index, question, w
     assert not a.found and not a.citations
     assert what in a.text
     assert a.related
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "quoted"),
+    [
+        ("データ連携基盤について事務局は何と答えた？", "市町村も使える形"),
+        # A number in the counter asked for (人), among statements that also count kinds.
+        ("行政DX推進リーダーは何人つくる取り組み？", "１００人"),
+    ],
+)
+def test_the_verify_step_passes_what_the_minutes_do_state(corpus_index, question, quoted):
+    a = answer(question, corpus_index, settings=corpus_index.settings)
+    assert_consistent(a)
+    assert a.found and any(quoted in c.quote for c in a.citations)
 
 
 @pytest.mark.slow

@@ -7,13 +7,19 @@ import pytest
 from rag.asked import (
     AMOUNT,
     DECIDED,
+    DECISION,
     NAME,
     ORG,
+    REPLY,
     WHEN,
     WHERE,
     WHO,
+    asked_counters,
     asked_kinds,
+    asks_decision,
+    asks_response,
     held_kinds,
+    holds_counted,
     unmet_kinds,
 )
 
@@ -107,6 +113,34 @@ def test_unmet_kinds():
     assert unmet_kinds("When will the platform start?", ["基盤を作る"], dated=True) == (WHEN,)
 
 
+@pytest.mark.parametrize(
+    ("text", "question", "holds"),
+    [
+        ("パラ応援大使が四十七名もいる", "大使は何人いる？", True),  # 名 answers 何人
+        ("都内では、現在わずか十六カ所", "ステーションは何か所ある？", True),
+        ("平成三十年度は一〇・六％", "取得率は何パーセント？", True),
+        ("約八万人を対象にプレテスト", "何人くらいが受けるの？", True),
+        ("予算は５億円を計上", "予算は何億円？", True),
+        ("人材を３つのタイプに分ける", "何種類に分けた？", True),
+        ("行政ＤＸ推進リーダーを１００人つくる", "何種類に分けた？", False),  # counts people
+        ("「生産性向上」など３つの項目", "実施率は何％？", False),
+        ("テレワーク実施率が２２％", "実施率は何回？", False),
+    ],
+)
+def test_a_how_many_question_is_answered_by_its_counter(text, question, holds):
+    assert holds_counted(text, asked_counters(question)) is holds
+
+
+def test_a_number_counting_something_else_does_not_answer_how_many():
+    q = "行政DX推進リーダーの人材の類型化では、何種類に分けた？"
+    leaders = ["行政ＤＸ推進リーダーを１００人つくる取り組みで人材の類型化をしていく"]
+    assert unmet_kinds(q, leaders) == (AMOUNT,)
+    assert unmet_kinds("行政DX推進リーダーは何人つくる取り組み？", leaders) == ()
+    assert asked_counters("データ連携基盤はいつ稼働する？") == ()
+    # No counter named ("how many", いくつ): any counted number still answers.
+    assert unmet_kinds("How many leaders will be trained?", leaders) == ()
+
+
 def test_which_person_needs_a_person_and_who_explained_takes_an_office():
     office = ["事務局（北海道）から説明（資料１）"]
     member = ["データ連携基盤については大事なことが２点ある"]  # a summary's anonymous 委員
@@ -120,3 +154,48 @@ def test_which_person_needs_a_person_and_who_explained_takes_an_office():
         assert unmet_kinds(q, member, named=[True]) == ()  # 三宅しげき議員: a named speaker
     # A person's name the dictionary knows, without an honorific (JSQuAD-like text).
     assert unmet_kinds("日本共産党の委員長の名前は？", ["委員長には不破哲三が就いた"]) == ()
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("成果指標に「スマホの利用者数」を加えることは正式に決まったのか？", True),
+        ("中小企業向けの勉強会を道庁が開催することは決定したのか？", True),
+        ("Did Hokkaido officially decide to adopt FIWARE?", True),
+        ("Was the FY2023 plan approved?", True),
+        ("決定した方針について委員は何と言った？", False),  # the decision is the topic
+        ("What did members say about the decided plan?", False),
+    ],
+)
+def test_asks_decision(question, asks):
+    assert asks_decision(question) is asks
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("データ連携基盤について事務局は何と答えた？", True),
+        ("市町村ごとの差について尋ねられた事務局の答えは？", True),
+        ("引っ越し時のデータ引継ぎについて、北海道庁はどう応じた？", True),
+        ("How did Sapporo city officials respond to the experts' comments?", True),
+        ("事務局の回答を受けて、委員はどう応じた？", False),  # a member responds
+        ("What did the member say after the secretariat answered?", False),
+        ("アンケートの回答数は何件？", False),  # a survey's answers
+        ("When will the AI service that answers questions start?", False),
+        ("データ連携基盤について委員の見解は？", False),
+    ],
+)
+def test_asks_response(question, asks):
+    assert asks_response(question) is asks
+
+
+def test_a_decision_or_a_reply_is_checked_only_when_asked():
+    suggestion = ["成果指標に「スマホの利用者数」があってもよいのではないか。"]
+    q = "成果指標に「スマホの利用者数」を加えることは正式に決まったのか？"
+    assert unmet_kinds(q, suggestion) == (DECISION,)
+    assert unmet_kinds(q, ["成果指標に加えることが承認された。"]) == ()
+    r = "データ連携基盤について事務局は何と答えた？"
+    assert unmet_kinds(r, suggestion, replies=[False]) == (REPLY,)
+    assert unmet_kinds(r, suggestion, replies=[True]) == ()
+    assert unmet_kinds(r, suggestion) == ()  # no reply information given: not checked
+    assert unmet_kinds("スマホの利用者数について委員の意見は？", suggestion, replies=[False]) == ()

@@ -268,3 +268,39 @@ def test_members_on_data_platform_are_all_cited(corpus_index):
     assert sum("データ連携基盤" in squash(c.chunk.text) for c in a.citations) >= 3
     assert {c.chunk.role for c in a.citations} == {"委員"}
     assert all(c.relevance is not None for c in a.citations)
+
+
+def _train_judge():
+    import importlib
+    import sys
+
+    sys.path.insert(0, str(MODEL_FILE.parents[2] / "scripts"))
+    return importlib.import_module("train_judge")
+
+
+def _scored(tj, source: str, answerable: list[float], unanswerable: list[float]):
+    def group(p: float, ok: bool):
+        g = tj.Group(
+            qid=f"{source}{p}{ok}", source=source, split="fit", answerable=ok,
+            X=np.zeros((1, 1)), y=np.array([ok]),
+        )  # fmt: skip
+        return (np.array([p]), g)
+
+    return [group(p, True) for p in answerable] + [group(p, False) for p in unanswerable]
+
+
+def test_answer_threshold_rule_separates_and_follows_the_shares():
+    """scripts/train_judge.py's rule: the bootstrap median of the best balance threshold lies
+    between separated answerable and unanswerable scores, and a source with no share does not
+    move it."""
+    tj = _train_judge()
+    rng = np.random.default_rng(1)
+    ans, una = rng.uniform(0.6, 0.9, 40), rng.uniform(0, 0.3, 40)
+    minutes = _scored(tj, "minutes", list(ans), list(una))
+    t = tj.choose_answer_threshold(minutes, {"minutes": 1.0})
+    assert una.max() < t <= ans.min()
+    # A second source whose answerable questions score low pulls the threshold down only when
+    # it has a share of the weight.
+    other = _scored(tj, "tokyo", list(rng.uniform(0.05, 0.25, 40)), list(rng.uniform(0, 0.05, 40)))
+    assert tj.choose_answer_threshold(minutes + other, {"minutes": 1.0, "tokyo": 0.0}) == t
+    assert tj.choose_answer_threshold(minutes + other, {"minutes": 0.5, "tokyo": 0.5}) < t
