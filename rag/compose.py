@@ -244,7 +244,7 @@ def extractive_answer(
         groups.append((group[0], items))
     text = compose_text(groups, meetings, lang)
     citations = with_exchanges(citations, meetings)
-    # Verbatim records: say which question an answer answers (and who answered a question).
+    # Say which question an answer answers (and, in verbatim records, who answered a question).
     lines = list(dict.fromkeys(c.exchange for c in citations if c.exchange))
     if lines:
         text += "\n" + "\n".join(f"（{x}）" for x in lines)
@@ -259,13 +259,19 @@ def extractive_answer(
 
 
 def with_exchanges(citations: Sequence[Citation], meetings: dict[str, Meeting]) -> list[Citation]:
-    """Citations of verbatim-record statements with their exchange line (rag.exchange)."""
+    """Citations of verbatim-record statements with their exchange line (rag.exchange); in
+    summary minutes, a cited reply whose question is not cited too (a role filter kept it out:
+    「事務局は何と答えたか」) says which question it answers."""
     from rag.exchange import exchange_text
 
+    cited = {(c.chunk.meeting_id, c.chunk.order) for c in citations}
     out = []
     for c in citations:
-        m = meetings.get(c.chunk.meeting_id)
-        text = exchange_text(m, c.chunk.order) if m and c.chunk.utterance is not None else None
+        m, ch = meetings.get(c.chunk.meeting_id), c.chunk
+        shown = ch.utterance is not None or (
+            ch.answers_to is not None and (ch.meeting_id, ch.answers_to) not in cited
+        )
+        text = exchange_text(m, ch.order) if m and shown else None
         out.append(replace(c, exchange=text) if text else c)
     return out
 

@@ -491,6 +491,24 @@ def test_the_verify_step_passes_what_the_minutes_do_state(corpus_index, question
 
 
 @pytest.mark.slow
+def test_a_reply_cited_without_its_question_says_what_it_answers(corpus_index):
+    """The secretariat filter keeps the member's question out of the citations: the reply
+    carries it (Q — 委員: … / A — 事務局), in the answer text and the citation."""
+    a = answer(
+        "データ連携基盤について事務局は何と答えたか", corpus_index, settings=corpus_index.settings
+    )
+    assert_consistent(a)
+    reply = next(c for c in a.citations if "市町村も使える形" in c.quote)
+    assert reply.exchange and reply.exchange.startswith("Q — 委員: ")
+    assert "共同利用も可能なのか" in reply.exchange and reply.exchange in a.text
+    # Cited together with its question, the reply needs no such line.
+    both = answer(
+        "データ連携基盤について委員の意見は？", corpus_index, settings=corpus_index.settings
+    )
+    assert all(c.exchange is None for c in both.citations)
+
+
+@pytest.mark.slow
 def test_a_question_asking_a_number_the_minutes_state_is_answered(corpus_index):
     a = answer(
         "テレワーク実施率は何パーセントと示された？", corpus_index, settings=corpus_index.settings
