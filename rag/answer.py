@@ -32,6 +32,7 @@ from rag.question import (
     _FACET_WORDS,
     _FACETS,
     FACET_FILLERS,
+    asked_answerers,
     asked_facets,
     contains,
     content_terms,
@@ -743,26 +744,9 @@ def answer_stream(
         yield from _final(r, question, notes)
         return
     chosen = with_replies(index, chosen, verdict.judged, eff.roles)
-    # Verify: a question asking for a number (in its counter), a date, a company or which
-    # person is answered only when a cited statement holds one (rag.asked.VERIFIED); "was it
-    # decided?" only by a decision, "how did they answer?" only by a reply. Otherwise the
-    # statements are the topic, shown as not answering.
-    from rag.judge import is_reply, named_speaker
-
-    unmet = unmet_kinds(
-        query,
-        [j.hit.chunk.text for j in chosen],
-        dated=all(j.hit.chunk.date for j in chosen),
-        named=[named_speaker(j.hit.chunk) for j in chosen],
-        replies=[is_reply(j.hit.chunk) for j in chosen],
-    )
+    unmet = unstated(query, [j.hit.chunk for j in chosen], index)
     if unmet:
-        r = refusal(
-            question,
-            [j.hit for j in chosen],
-            eff,
-            unstated=[KIND_LABELS[k] for k in unmet],
-        )
+        r = refusal(question, [j.hit for j in chosen], eff, unstated=unmet)
         yield from _final(r, question, notes)
         return
     hits = [j.hit for j in chosen]
@@ -806,6 +790,32 @@ def answer_stream(
         return
 
     yield from _final(built_in(), question, notes)
+
+
+def unstated(query: str, chunks: Sequence[Chunk], index: Any) -> list[tuple[str, str]]:
+    """Verify: what the question asks for and none of the statements an answer would cite
+    gives, as (Japanese, English) names; empty when the answer may be given. A number (in its
+    counter), a date, a company or which person only when a statement holds one
+    (rag.asked.VERIFIED); "was it decided?" only by a decision, "how did they answer?" only by
+    a reply; 「小池知事は…と答弁したか」 only by the governor's own words (another official's
+    reply is shown as related, not as his)."""
+    from rag.judge import is_reply, named_speaker
+
+    unmet = unmet_kinds(
+        query,
+        [c.text for c in chunks],
+        dated=all(c.date for c in chunks),
+        named=[named_speaker(c) for c in chunks],
+        replies=[is_reply(c) for c in chunks],
+    )
+    if unmet:
+        return [KIND_LABELS[k] for k in unmet]
+    wanted = asked_answerers(query, index)
+    spoke = {nfkc(x).strip() for c in chunks for x in (c.role_label, c.speaker) if x}
+    if wanted and not spoke & set(wanted):
+        who = "・".join(wanted)
+        return [(f"{who}の発言", f"statement by {who}")]
+    return []
 
 
 def _with_notes(a: Answer, question: str, notes: Sequence[str]) -> Answer:

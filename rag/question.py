@@ -171,6 +171,42 @@ def roles_in(index: Any) -> frozenset[str]:
     return roles
 
 
+# A speaker named as the one who spoke (「小池知事は…」, 「教育長の答弁は」, 「知事本人は」), not as
+# the topic or the asker (「知事への要望」, 「増子議員が取り上げた」).
+_AS_SUBJECT = r"(?:自身|本人|みずから|自ら)?(?:は|が|の(?:答弁|発言|回答|見解|答え|説明|考え))"
+_SAYS = re.compile(r"発言|述べ|言っ|話し|語っ|説明|答弁|答え|回答|応じ|見解")
+
+
+def answerer_labels(index: Any) -> tuple[str, ...]:
+    """Titles and names of those who answer for the executive in these minutes (知事, 教育長,
+    福祉保健局長, 小池百合子), longest first (cached on the loaded index). Summary minutes'
+    事務局 is no one in particular: not listed."""
+    labels = getattr(index, "_answerer_labels", None)
+    if labels is None:
+        found = {
+            nfkc(x).strip()
+            for c in getattr(index, "chunks", ())
+            if c.role in (ROLE_HEAD, ROLE_OFFICIAL)
+            for x in (c.role_label, c.speaker)
+            if x
+        }
+        labels = tuple(sorted((x for x in found if len(x) >= 2), key=len, reverse=True))
+        index._answerer_labels = labels
+    return labels
+
+
+def asked_answerers(question: str, index: Any) -> tuple[str, ...]:
+    """The answerers a question asks what they said (「小池知事は…と答弁したか」 → 知事);
+    empty when it names none or asks nothing said."""
+    labels = answerer_labels(index)
+    q = nfkc(question)
+    if not labels or not _SAYS.search(q):
+        return ()
+    # Longest first, so 副知事 is not read as 知事.
+    named = re.compile("(" + "|".join(re.escape(x) for x in labels) + ")" + _AS_SUBJECT)
+    return tuple(dict.fromkeys(m[1] for m in named.finditer(q)))
+
+
 def implied_roles(question: str, index: Any) -> tuple[str, ...]:
     """The roles a question names, kept only when the minutes have such speakers: 「…の議長は
     誰か」 over an encyclopedia or a summary without a chair must not filter everything out."""

@@ -515,3 +515,52 @@ def test_a_question_asking_a_number_the_minutes_state_is_answered(corpus_index):
     )
     assert_consistent(a)
     assert a.found and any("２２％" in c.quote for c in a.citations)
+
+
+# --- named answerers (assembly minutes) ----------------------------------------------------
+
+
+@dataclass
+class _Roll:
+    chunks: list[Chunk]
+
+
+def _said(order: int, role: str, label: str, speaker: str, text: str = "答弁します。") -> Chunk:
+    return replace(_chunk(H_ID, order, text, role=role), role_label=label, speaker=speaker)
+
+
+GOVERNOR = _said(1, "首長", "知事", "小池百合子")
+DEPUTY = _said(2, "首長", "副知事", "宮坂学")
+SCHOOLS = _said(3, "説明員", "教育長", "藤田裕司")
+ASKER = _said(4, "議員", "百十六番", "増子ひろき", "知事の見解を伺います。")
+
+
+@pytest.mark.parametrize(
+    ("question", "named"),
+    [
+        ("修学旅行の意義について、小池知事はどう答えた？", ("知事",)),
+        ("宮坂副知事は、休校への対応について何と述べた？", ("副知事",)),  # not 知事
+        ("子供食堂への支援について、知事本人はどう答弁した？", ("知事",)),
+        ("教育長の答弁は？", ("教育長",)),
+        ("知事への要望について議員は何と言った？", ()),  # the governor is the topic
+        ("小池知事の公約", ()),  # nothing said is asked
+    ],
+)
+def test_asked_answerers(question, named):
+    from rag.question import asked_answerers
+
+    assert asked_answerers(question, _Roll([GOVERNOR, DEPUTY, SCHOOLS, ASKER])) == named
+
+
+def test_a_named_answerer_must_be_the_one_cited():
+    """「小池知事はどう答えた？」 is not answered by the education chief's reply: that is shown
+    as related, and the answer says the governor's own words are not in the minutes."""
+    from rag.answer import unstated
+
+    index = _Roll([GOVERNOR, DEPUTY, SCHOOLS, ASKER])
+    q = "修学旅行の意義について、小池知事はどう答えた？"
+    assert unstated(q, [ASKER, SCHOOLS], index) == [("知事の発言", "statement by 知事")]
+    assert unstated(q, [ASKER, GOVERNOR], index) == []
+    assert unstated("宮坂副知事は休校について何と述べた？", [GOVERNOR], index)
+    # Summary minutes: the secretariat is no one in particular, nothing is checked.
+    assert unstated("事務局はどう答えた？", [SECRETARIAT], _Roll([SECRETARIAT])) == []
