@@ -188,12 +188,17 @@ VERIFIED = (AMOUNT, WHEN, ORG, NAME)
 # a decision, not by the member's 「〜してほしい」 that raised it; "how did the city answer?"
 # by a reply, not by the member's remark the city answered (or did not).
 DECISION, REPLY = "decision", "reply"
+# "Which town / どの市町村": a place's name. "Where" in general is not checked (see above);
+# this narrower question is answered only by a named city, town, village or ward (旭川市,
+# 上士幌町, 練馬区), not by 市町村 or 地域.
+PLACE = "place"
 KIND_LABELS = {
     NAME: ("人の名前", "name of the person"),
     AMOUNT: ("数や金額", "number or amount"),
     WHEN: ("日付や時期", "date or time"),
     ORG: ("企業や団体の名前", "company or organisation"),
     DECISION: ("決定事項", "decision"),
+    PLACE: ("市町村などの地名", "name of the place"),
     REPLY: ("事務局・執行機関の回答", "reply from the secretariat or officials"),
 }
 # The question's predicate asks whether / what was decided: a decision word closing the
@@ -225,6 +230,28 @@ _MEMBER_RESPONDS = re.compile(
     r"\bin response to\b|\b(?:that|which)\s+(?:answer|repl|respond)\w*",
     _I,
 )
+
+
+_PLACE_ASKED = re.compile(
+    r"どの(?:市町村|市|町|村|自治体|区|地区|都市)|どこの(?:市町村|市|町|村|自治体|区)|何市|"
+    r"\bwhich (?:city|cities|town|towns|village|villages|municipalit\w*|wards?)\b",
+    _I,
+)
+# A named municipality: kanji before 市/町/村/区, not the generic words (市町村, 区市町村, 都市,
+# 各市) nor a compound that continues (市民, 町内, 区役所).
+_PLACE_HELD = re.compile(
+    r"(?<![\u4e00-\u9fff])(?!(?:各|全|都|区|市|町|本|当|同|他)[市町村区])"
+    r"[\u4e00-\u9fff\u30a0-\u30ff]{1,5}(?<![市町村区])[市町村区]"
+    r"(?![市町村区民長域議役職営立政場部制])"
+)
+
+
+def asks_place(question: str) -> bool:
+    return bool(_PLACE_ASKED.search(nfkc(question)))
+
+
+def holds_place(text: str) -> bool:
+    return bool(_PLACE_HELD.search(nfkc(text)))
 
 
 def asks_decision(question: str) -> bool:
@@ -309,6 +336,8 @@ def unmet_kinds(
         return (DECISION,)
     if replies is not None and asks_response(question) and not any(replies):
         return (REPLY,)
+    if asks_place(question) and not any(holds_place(t) for t in texts):
+        return (PLACE,)
     person = wants_person(question)
     # "Who said / explained…" weighs in the judge (name_asked) but is not gated: "a member"
     # or 事務局 answers it (a training writer marked "who talked about…" answerable).

@@ -10,6 +10,7 @@ from rag.asked import (
     DECISION,
     NAME,
     ORG,
+    PLACE,
     REPLY,
     WHEN,
     WHERE,
@@ -17,9 +18,11 @@ from rag.asked import (
     asked_counters,
     asked_kinds,
     asks_decision,
+    asks_place,
     asks_response,
     held_kinds,
     holds_counted,
+    holds_place,
     unmet_kinds,
 )
 
@@ -199,3 +202,29 @@ def test_a_decision_or_a_reply_is_checked_only_when_asked():
     assert unmet_kinds(r, suggestion, replies=[True]) == ()
     assert unmet_kinds(r, suggestion) == ()  # no reply information given: not checked
     assert unmet_kinds("スマホの利用者数について委員の意見は？", suggestion, replies=[False]) == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "holds"),
+    [
+        ("旭川市で実証実験を行った", True),
+        ("上士幌町が先行している", True),
+        ("八王子市内で", True),
+        ("北海道全体の市町村で", False),  # no town is named
+        ("各市町村の取組", False),
+        ("市民が一番課題に感じていること", False),
+        ("多摩地域にも相談拠点を新たに開設", False),
+        ("区市町村と連携して", False),
+    ],
+)
+def test_holds_place(text, holds):
+    assert holds_place(text) is holds
+
+
+def test_which_town_needs_a_named_town():
+    q = "自動運転の実証実験は道内のどの市町村で行われた？"
+    assert asks_place(q) and asks_place("Which towns are testing autonomous driving?")
+    assert not asks_place("市はどこと組むべきとされた？")  # a partner, not a place
+    drones = ["例えば自動運転やドローンなど、北海道だからこそできることがある。"]
+    assert unmet_kinds(q, drones) == (PLACE,)
+    assert unmet_kinds(q, ["上士幌町で自動運転バスの実証を行った。"]) == ()
