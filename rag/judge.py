@@ -315,6 +315,8 @@ def passage_features(view: QuestionView, hits: Sequence[Hit]) -> np.ndarray:
         cov = sum(present) / len(present) if present else 0.0
         nums = numbers(c.text) if view.numbers else set()
         held = held_kinds(c.text, named_speaker(c), asks) if asks else frozenset()
+        # By role only, as the judge was trained (is_reply also counts a statement the minutes
+        # tie to a question: the verify step's wider sense).
         reply = c.role in _REPLY_ROLES
         role_match = bool(view.roles) and (
             c.role in view.roles or (c.role_label or "") in view.roles

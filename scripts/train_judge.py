@@ -428,13 +428,19 @@ def _out_of_fold(groups: list[Group], fit_fn) -> Scored:
 THRESHOLD_RESAMPLES = 200
 
 
+def _best_scores(scored: Scored, source: str) -> tuple[np.ndarray, np.ndarray]:
+    """A source's best candidate probability per question: (answerable questions whose answer
+    was retrieved, unanswerable questions)."""
+    ans = [p.max() for p, g in scored if g.source == source and g.answerable and g.y.any()]
+    una = [p.max() for p, g in scored if g.source == source and not g.answerable]
+    return np.array(ans, dtype=float), np.array(una, dtype=float)
+
+
 def _answer_scores(scored: Scored, weights: Weights) -> list[tuple[float, np.ndarray, np.ndarray]]:
-    """Per source with both kinds: (share, best probability of each answerable question whose
-    answer was retrieved, best probability of each unanswerable question)."""
+    """Per source with both kinds: (share, answerable best scores, unanswerable best scores)."""
     per_source = []
     for source, share in weights.items():
-        ans = np.array([p.max() for p, g in scored if g.source == source and g.y.any()])
-        una = np.array([p.max() for p, g in scored if g.source == source and not g.answerable])
+        ans, una = _best_scores(scored, source)
         if len(ans) and len(una):
             per_source.append((share, ans, una))
     return per_source
@@ -473,9 +479,8 @@ def answerability_auc(scored: Scored, source: str) -> float:
     """AUC of the best probability: answerable (answer retrieved) vs unanswerable questions."""
     from sklearn.metrics import roc_auc_score
 
-    ans = [p.max() for p, g in scored if g.source == source and g.y.any()]
-    una = [p.max() for p, g in scored if g.source == source and not g.answerable]
-    return float(roc_auc_score([1] * len(ans) + [0] * len(una), ans + una))
+    ans, una = _best_scores(scored, source)
+    return float(roc_auc_score([1] * len(ans) + [0] * len(una), [*ans, *una]))
 
 
 def choose_source_weights(groups: list[Group]) -> tuple[Weights, dict[str, float]]:
@@ -487,8 +492,8 @@ def choose_source_weights(groups: list[Group]) -> tuple[Weights, dict[str, float
         name = " / ".join(f"{s} {weights[s]:.2f}" for s in SOURCES)
         scores[name] = round(float(np.mean([answerability_auc(oof, s) for s in IN_DOMAIN])), 4)
         print(f"  weights {name}: in-domain AUC {scores[name]}", flush=True)
-    best = max(range(len(WEIGHT_GRID)), key=lambda i: list(scores.values())[i])
-    return WEIGHT_GRID[best], scores
+    # WEIGHT_GRID's order is the scores' order; argmax keeps the first of equal scores.
+    return WEIGHT_GRID[int(np.argmax(list(scores.values())))], scores
 
 
 def choose_cite_threshold(scored: Scored) -> float:
@@ -514,17 +519,14 @@ def dev_metrics(model: RelevanceModel, dev: list[Group]) -> dict:
         if not gs:
             continue
         scored = _predictions(model, gs)
-        ans = [float(p.max()) for p, g in scored if g.answerable and g.y.any()]
-        una = [float(p.max()) for p, g in scored if not g.answerable]
+        ans, una = _best_scores(scored, source)
         top1 = [bool(g.y[int(np.argmax(p))]) for p, g in scored if g.y.any()]
         out[source] = {
             "questions": len(gs),
-            "refusal_accuracy": round(np.mean([s < model.answer_threshold for s in una]), 3)
-            if una
+            "refusal_accuracy": round(np.mean(una < model.answer_threshold), 3)
+            if len(una)
             else None,
-            "false_refusals": round(np.mean([s < model.answer_threshold for s in ans]), 3)
-            if ans
-            else None,
+            "false_refusals": round(np.mean(ans < model.answer_threshold), 3) if len(ans) else None,
             "rerank_top1_when_retrieved": round(float(np.mean(top1)), 3) if top1 else None,
         }
     return out
