@@ -40,6 +40,8 @@ from rag.question import (
     implied_roles,
     infer_roles,
     judge_terms,
+    names_topic,
+    survey_topic,
 )
 from rag.text import detect_lang, is_instruction, nfkc, squash, without_instructions
 from rag.types import (
@@ -125,9 +127,25 @@ def _scope_terms(
         keys = _meeting_keys(m)
         hay = squash(f"{m.title} {m.id} {m.file}").lower() if whole_title else ""
         for t in terms:
-            if (hay and t in hay) or t in keys or any(len(k) >= 2 and k in t for k in keys):
+            if (
+                (hay and _pieced_from(t, hay))
+                or t in keys
+                or any(len(k) >= 2 and k in t for k in keys)
+            ):
                 out.add(t)
     return out
+
+
+def _pieced_from(term: str, hay: str) -> bool:
+    """``term`` is made of pieces (≥ 2 characters) of ``hay``, longest first: a user drops
+    words of a long title (活用戦略有識者会議 for 「活用戦略 検討有識者会議」)."""
+    i = 0
+    while i < len(term):
+        end = next((j for j in range(len(term), i + 1, -1) if term[i:j] in hay), None)
+        if end is None:
+            return term in hay  # a one-character term
+        i = end
+    return True
 
 
 # --- History (follow-ups) -------------------------------------------------------------
@@ -267,15 +285,30 @@ def judge_candidates(index: Any, query: str, hits: Sequence[Hit], filters: Filte
     )
     if not found:
         return Judgement(judged, False, ())
+    # "What did members say about X" wants every statement on X, not only the few the judge
+    # rates as the answer (its probability is "holds *the* answer": one statement in most of
+    # its training questions): a candidate naming X is cited too.
+    topic = _survey_topic(index, query)
     relevant: list[Judged] = []
     seen: set[tuple[str, int]] = set()
     for j in content:
         key = (j.hit.chunk.meeting_id, j.hit.chunk.order)
-        if key in seen or (relevant and j.relevance < model.cite_threshold):
+        cited = not relevant or j.relevance >= model.cite_threshold
+        if key in seen or not (cited or names_topic(topic, j.hit.chunk.text)):
             continue
         seen.add(key)
         relevant.append(j)
     return Judgement(judged, True, tuple(relevant[:MAX_CITATIONS]))
+
+
+def _survey_topic(index: Any, query: str) -> tuple[tuple[str, ...], ...]:
+    """rag.question.survey_topic without the words that only name a meeting (北海道, 有識者会議)."""
+    groups = survey_topic(query)
+    if not groups:
+        return ()
+    meetings = list(getattr(index, "meetings", {}).values())
+    scope = _scope_terms([t for g in groups for t in g], meetings)
+    return tuple(g for g in groups if not set(g) <= scope)
 
 
 def _folded_titles(index: Any) -> str:

@@ -4,6 +4,9 @@ Gold file: one JSON object per line,
 ``{"qid", "question", "gold": ["substring", ...], "answerable": true|false (default true),
 "lang": "ja"|"en" (optional), "role": "委員" (optional filter), "speaker": "知事" (optional
 filter)}``.
+Answer metrics: refusal accuracy (unanswerable questions), false refusals, citation precision
+(cited statements holding gold text) and citation recall (of a question with two or more gold
+passages, the share its answer cites: "what did members say" means all of them).
 A retrieved chunk is a hit when, after NFKC and removing all whitespace, it contains any gold
 substring (normalised the same way).
 """
@@ -169,6 +172,8 @@ def _answer_metrics(
     refused_ans = 0
     cites_total = 0
     cites_ok = 0
+    # Completeness: of a question with several gold passages, the share an answer cites.
+    coverage: list[float] = []
     latencies: list[float] = []
     lines_cache: dict[str, list[str]] = {}
     records_cache: dict[str, dict[str, str]] = {}
@@ -188,6 +193,9 @@ def _answer_metrics(
             refused_ans += 1
             continue
         gold = [squash(g) for g in row["gold"]]
+        if len(gold) >= 2:
+            cited = [squash(c.chunk.text) for c in result.citations]
+            coverage.append(sum(any(g in t for t in cited) for g in gold) / len(gold))
         for c in result.citations:
             cites_total += 1
             if c.chunk.record:
@@ -203,6 +211,7 @@ def _answer_metrics(
         "refusal_accuracy": round(refused_unans / len(unans), 4) if unans else None,
         "false_refusal_rate": round(refused_ans / len(ans), 4) if ans else None,
         "citation_precision": round(cites_ok / cites_total, 4) if cites_total else None,
+        "citation_recall": round(statistics.mean(coverage), 4) if coverage else None,
         "n_unanswerable": len(unans),
         "answer_latency_ms_p50": round(statistics.median(latencies) * 1000, 2),
     }
@@ -293,6 +302,7 @@ def format_report(report: dict[str, dict]) -> str:
             lines.append(
                 f"  refusal accuracy {m['refusal_accuracy']}  false refusals "
                 f"{m['false_refusal_rate']}  citation precision {m['citation_precision']}"
+                f"  citation recall {m['citation_recall']}"
                 f"  answer p50 {m['answer_latency_ms_p50']} ms"
             )
     return "\n".join(lines)

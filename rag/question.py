@@ -97,7 +97,8 @@ _ROLE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         # "members" / 委員 are members of either kind (advisory 委員 or elected 議員).
         "議員・委員",
         re.compile(
-            r"委員(?!会|長)|有識者|構成員|(?<!assembly )\bmembers?\b|\bexperts?\b", re.IGNORECASE
+            r"委員(?!会|長)|有識者(?!会議)|構成員|(?<!assembly )\bmembers?\b|\bexperts?\b",
+            re.IGNORECASE,
         ),
     ),
     (ROLE_HEAD, re.compile(r"知事|市長|町長|村長|\bgovernor\b|\bmayor\b", re.IGNORECASE)),
@@ -283,3 +284,60 @@ def judge_terms(question: str) -> list[str]:
 def folded(text: str) -> str:
     """The form terms are looked up in: NFKC, no whitespace, lower case."""
     return squash(text).lower()
+
+
+# --- "What was said about X": the topic every statement about it names ---------------------
+
+# 「XについてQの意見は？」 / 「Xに関して委員は何と言ったか」: X is the topic, the rest the frame.
+_JA_TOPIC = re.compile(r"^(.+)(?:について|に関して|に関する|に対して|に対する|をめぐ[りっるれ])")
+_SPEAKER_FIRST = re.compile(
+    r"^.*?(?:委員|議員|有識者|専門家|事務局|構成員|メンバー|知事|市長|局長|みんな|皆さん)(?:は|が|から)"
+)
+_PARTICLES = re.compile(r"[\sのとや、,・]|及び|および|並びに|で")
+_JA_SAID = re.compile(
+    r"意見|発言|言っ|言わ|述べ|指摘|提案|議論|話|声|コメント|言及|どんな|何と|どう"
+)
+_EN_TOPIC = re.compile(
+    r"\b(?:say|said|says|views?|opinions?|comments?|remarks?|think|thought|discuss(?:ed)?|"
+    r"mention(?:ed)?|raised?|points?|spoke|talk(?:ed)?|answer(?:ed)?|repl(?:y|ied)|explain(?:ed)?)\b.*?\b(?:about|on|regarding|concerning)"
+    r"\s+(.+?)\s*[?.!]*$",
+    re.IGNORECASE,
+)
+
+
+def survey_topic(question: str) -> tuple[tuple[str, ...], ...]:
+    """For "what did (members) say about X" — all statements on X are wanted, not the best
+    few — the terms naming X, as groups of alternatives (an English word's translations); a
+    statement names X when it holds one term of every group. Empty for any other question,
+    including one that asks for a kind of answer (「Xについての予算は？」)."""
+    from rag.asked import asked_kinds, asks_decision, asks_place
+
+    q = nfkc(question).strip()
+    if asked_kinds(q) or asks_decision(q) or asks_place(q):
+        return ()
+    ja = _JA_TOPIC.search(q)
+    # After X only the frame: 「…について、12か月後にどんな話を聞きたいと言っていた委員は？」
+    # asks one thing said about X, not everything.
+    rest = q[ja.end() :] if ja else ""
+    if ja and _JA_SAID.search(rest) and not content_terms(rest):
+        # Everything before the (last) topic marker qualifies X, but for the speaker
+        # (「委員は」); words naming the meeting are left out by the caller.
+        topic = _SPEAKER_FIRST.sub("", ja[1])
+        terms = content_terms(topic)
+        # Only when the terms are most of X: of 「市民の意見の吸い上げ」 only 市民 is a term, and
+        # every statement naming 市民 is not one on taking in residents' views.
+        named = len(_PARTICLES.sub("", topic))
+        return tuple((t,) for t in terms) if sum(map(len, terms)) >= 0.6 * named else ()
+    en = _EN_TOPIC.search(q)
+    if not en:
+        return ()
+    topic = en[1]
+    groups = [tuple(t.terms) for t in translations(topic)]
+    translated = set(content_terms(" ".join(t.english for t in translations(topic))))
+    return tuple(groups + [(t,) for t in content_terms(topic) if t not in translated])
+
+
+def names_topic(groups: Sequence[Sequence[str]], text: str) -> bool:
+    """``text`` holds one term of every group (NFKC, case and spacing folded)."""
+    hay = folded(text)
+    return bool(groups) and all(any(folded(t) in hay for t in g) for g in groups)

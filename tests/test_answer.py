@@ -21,7 +21,7 @@ from rag.answer import (
 )
 from rag.compose import NOT_FOUND_EN, NOT_FOUND_JA, best_quote, extractive_answer, meeting_label
 from rag.config import Settings
-from rag.question import content_terms, infer_roles, term_coverage
+from rag.question import content_terms, infer_roles, names_topic, survey_topic, term_coverage
 from rag.text import join_wrapped, squash
 from rag.types import Answer, Chunk, Citation, Filters, Hit, Meeting, expand_roles
 
@@ -162,6 +162,8 @@ def test_term_coverage_is_nfkc_and_partial_for_long_compounds():
         ("事務局はどう答えたか", "事務局"),
         ("What did the secretariat explain?", "事務局"),
         ("委員会の日程について", None),  # 委員会 is not a member
+        ("有識者会議の出席者は？", None),  # 有識者会議 names a meeting
+        ("有識者は何と言ったか", "議員・委員"),
         ("データ連携について", None),
     ],
 )
@@ -187,6 +189,9 @@ def test_meeting_info_detection_ignores_topic_questions():
     assert not is_meeting_info("議事５で委員は何と言ったか", MEETINGS)
     assert not is_meeting_info("議題１について委員の意見は？", MEETINGS)
     assert is_meeting_info("有識者会議の出席者は？", MEETINGS)  # 有識者 names the meeting here
+    # The title as a user shortens it (検討 dropped): still the meeting, not a topic.
+    assert is_meeting_info("札幌市ICT活用戦略有識者会議の出席者は？", MEETINGS)
+    assert not is_meeting_info("札幌市ICT活用戦略有識者会議で人材育成の出席者は？", MEETINGS)
 
 
 def test_titled_meetings_resolves_a_title_word_only_one_meeting_has():
@@ -564,3 +569,53 @@ def test_a_named_answerer_must_be_the_one_cited():
     assert unstated("宮坂副知事は休校について何と述べた？", [GOVERNOR], index)
     # Summary minutes: the secretariat is no one in particular, nothing is checked.
     assert unstated("事務局はどう答えた？", [SECRETARIAT], _Roll([SECRETARIAT])) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("データ連携基盤について委員の意見は？", (("データ",), ("連携基盤",))),
+        ("委員は人材育成についてどんな意見を言った？", (("人材育成",),)),
+        # The meeting's words are left out by the caller (rag.answer._survey_topic).
+        (
+            "札幌市の有識者会議で、FIWAREについてどんな意見が出た？",
+            (("札幌市",), ("有識者会議",), ("fiware",)),
+        ),
+        # Every word before the last topic marker qualifies the topic.
+        (
+            "道の取組について、認知度や情報発信に関して委員はどう述べたか。",
+            (("取組",), ("認知度",), ("情報発信",)),
+        ),
+        # One thing said about X is asked, not everything.
+        ("データ連携について、12か月後にどんな話を聞きたいと言っていた委員は？", ()),
+        ("What were the views on telework?", (("テレワーク",),)),
+        # Not a survey: a kind of answer is asked, or no saying frame.
+        ("自動運転について、予算はいくらと委員は言ったか", ()),
+        ("FIWAREとは何か", ()),
+        ("データ連携基盤について教えて", ()),
+        # Too little of X is a term (吸い上げ is not): no topic rather than a wrong one.
+        ("市民の意見の吸い上げについて、有識者は何と言った？", ()),
+    ],
+)
+def test_survey_topic(question, topic):
+    assert survey_topic(question) == topic
+
+
+def test_names_topic_needs_every_group():
+    groups = (("人材",), ("育成", "開発"))
+    assert names_topic(groups, "デジタル人材を育成していく中で")
+    assert not names_topic(groups, "人材の確保というのが非常に大きな課題")
+    assert not names_topic((), "何でも")
+
+
+def test_what_members_said_about_a_topic_cites_every_member_statement_naming_it(corpus_index):
+    """All of it, not a sample: each member statement in corpus/ that names データ連携基盤."""
+    a = answer("データ連携基盤について委員の意見は？", corpus_index, settings=corpus_index.settings)
+    naming = {
+        (c.meeting_id, c.order)
+        for c in corpus_index.chunks
+        if c.role == "委員" and c.kind != "meta" and "データ連携基盤" in squash(c.text)
+    }
+    cited = {(c.chunk.meeting_id, c.chunk.order) for c in a.citations}
+    assert a.found and len(naming) >= 3
+    assert naming <= cited, naming - cited

@@ -29,6 +29,8 @@ def test_gold_questions_meet_the_floors(corpus_index) -> None:
     assert hybrid["refusal_accuracy"] >= 0.6, hybrid
     assert hybrid["false_refusal_rate"] <= 0.2, hybrid
     assert hybrid["citation_precision"] >= 0.5, hybrid
+    # Completeness: the share of a multi-passage question's gold passages an answer cites.
+    assert hybrid["citation_recall"] >= 0.5, hybrid
 
 
 @pytest.mark.slow
