@@ -295,7 +295,7 @@ _SPEAKER_FIRST = re.compile(
 )
 _PARTICLES = re.compile(r"[\sのとや、,・]|及び|および|並びに|で")
 _JA_SAID = re.compile(
-    r"意見|発言|言っ|言わ|述べ|指摘|提案|議論|話|声|コメント|言及|どんな|何と|どう"
+    r"意見|発言|言っ|言わ|述べ|指摘|提案|議論|話|声|コメント|言及|答弁|回答|答え|説明|見解|どんな|どのよう|何と|どう"
 )
 _EN_TOPIC = re.compile(
     r"\b(?:say|said|says|views?|opinions?|comments?|remarks?|think|thought|discuss(?:ed)?|"
@@ -319,7 +319,7 @@ def survey_topic(question: str) -> tuple[tuple[str, ...], ...]:
     # After X only the frame: 「…について、12か月後にどんな話を聞きたいと言っていた委員は？」
     # asks one thing said about X, not everything.
     rest = q[ja.end() :] if ja else ""
-    if ja and _JA_SAID.search(rest) and not content_terms(rest):
+    if ja and _JA_SAID.search(rest) and _frame_only(rest):
         # Everything before the (last) topic marker qualifies X, but for the speaker
         # (「委員は」); words naming the meeting are left out by the caller.
         topic = _SPEAKER_FIRST.sub("", ja[1])
@@ -337,7 +337,19 @@ def survey_topic(question: str) -> tuple[tuple[str, ...], ...]:
     return tuple(groups + [(t,) for t in content_terms(topic) if t not in translated])
 
 
+def _frame_only(text: str) -> bool:
+    """Nothing in ``text`` but speakers and saying (「知事はどのような答弁をした？」)."""
+    return all(infer_roles(t) or _JA_SAID.fullmatch(t) for t in content_terms(text))
+
+
 def names_topic(groups: Sequence[Sequence[str]], text: str) -> bool:
-    """``text`` holds one term of every group (NFKC, case and spacing folded)."""
+    """``text`` holds one term of every group (NFKC, case and spacing folded; a number also in
+    kanji digits: 2020 = 二〇二〇, as verbatim records write years)."""
     hay = folded(text)
-    return bool(groups) and all(any(folded(t) in hay for t in g) for g in groups)
+    return bool(groups) and all(
+        any(folded(t) in hay or (t.isdigit() and t.translate(_TO_KANJI) in hay) for t in g)
+        for g in groups
+    )
+
+
+_TO_KANJI = str.maketrans("0123456789", "〇一二三四五六七八九")

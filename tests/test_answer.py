@@ -606,6 +606,7 @@ def test_names_topic_needs_every_group():
     assert names_topic(groups, "デジタル人材を育成していく中で")
     assert not names_topic(groups, "人材の確保というのが非常に大きな課題")
     assert not names_topic((), "何でも")
+    assert names_topic((("2020",), ("大会",)), "東京二〇二〇大会の延期について")
 
 
 def test_what_members_said_about_a_topic_cites_every_member_statement_naming_it(corpus_index):
