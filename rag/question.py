@@ -97,7 +97,7 @@ _ROLE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         # "members" / 委員 are members of either kind (advisory 委員 or elected 議員).
         "議員・委員",
         re.compile(
-            r"委員(?!会|長)|有識者(?!会議)|構成員|(?<!assembly )\bmembers?\b|\bexperts?\b",
+            r"委員(?!会|長)|有識者|構成員|(?<!assembly )\bmembers?\b|\bexperts?\b",
             re.IGNORECASE,
         ),
     ),

@@ -590,8 +590,8 @@ training weight: {shares} ({m["weight_rule"]}; tried: {tried}).
 
 **Held out** (never fitted, never used to choose C, the shares or a threshold):
 `eval/minutes_test.jsonl`, `eval/minutes_fresh.jsonl`, `eval/minutes_fresh2.jsonl`,
-`eval/minutes_fresh3.jsonl`, `eval/minutes_fresh4.jsonl`, the JSQuAD 1k file, the other half of
-tokyo2020's sources.
+`eval/minutes_fresh3.jsonl`, `eval/minutes_fresh4.jsonl`, `eval/minutes_fresh5.jsonl`, the JSQuAD
+1k file, the other half of tokyo2020's sources.
 
 | source | fit questions | dev questions | candidate rows |
 | --- | --- | --- | --- |

@@ -162,8 +162,6 @@ def test_term_coverage_is_nfkc_and_partial_for_long_compounds():
         ("事務局はどう答えたか", "事務局"),
         ("What did the secretariat explain?", "事務局"),
         ("委員会の日程について", None),  # 委員会 is not a member
-        ("有識者会議の出席者は？", None),  # 有識者会議 names a meeting
-        ("有識者は何と言ったか", "議員・委員"),
         ("データ連携について", None),
     ],
 )
