@@ -295,12 +295,13 @@ _SPEAKER_FIRST = re.compile(
 )
 _PARTICLES = re.compile(r"[\sのとや、,・]|及び|および|並びに|で")
 _JA_SAID = re.compile(
-    r"意見|発言|言っ|言わ|述べ|指摘|提案|議論|話|声|コメント|言及|答弁|回答|答え|説明|見解|どんな|どのよう|何と|どう"
+    r"意見|発言|言っ|言わ|述べ|指摘|提案|議論|話|声|コメント|言及|答弁|回答|答え|説明|見解"
+    r"|どんな|どのよう|何と|どう"
 )
 _EN_TOPIC = re.compile(
     r"\b(?:say|said|says|views?|opinions?|comments?|remarks?|think|thought|discuss(?:ed)?|"
-    r"mention(?:ed)?|raised?|points?|spoke|talk(?:ed)?|answer(?:ed)?|repl(?:y|ied)|explain(?:ed)?)\b.*?\b(?:about|on|regarding|concerning)"
-    r"\s+(.+?)\s*[?.!]*$",
+    r"mention(?:ed)?|raised?|points?|spoke|talk(?:ed)?|answer(?:ed)?|repl(?:y|ied)|explain(?:ed)?)"
+    r"\b.*?\b(?:about|on|regarding|concerning)\s+(.+?)\s*[?.!]*$",
     re.IGNORECASE,
 )
 
