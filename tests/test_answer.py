@@ -189,6 +189,7 @@ def test_meeting_info_detection_ignores_topic_questions():
     assert is_meeting_info("有識者会議の出席者は？", MEETINGS)  # 有識者 names the meeting here
     # The title as a user shortens it (検討 dropped): still the meeting, not a topic.
     assert is_meeting_info("札幌市ICT活用戦略有識者会議の出席者は？", MEETINGS)
+    assert is_meeting_info("札幌の有識者会議の２つ目の議題は何？", MEETINGS)
     assert not is_meeting_info("札幌市ICT活用戦略有識者会議で人材育成の出席者は？", MEETINGS)
 
 
