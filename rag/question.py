@@ -275,10 +275,15 @@ def judge_terms(question: str) -> list[str]:
     found = translations(question)
     if not found:
         return terms
-    translated = set(content_terms(" ".join(t.english for t in found)))
-    kept = [t for t in terms if t not in translated]
+    kept = _untranslated(terms, found)
     japanese = " ".join(term for t in found for term in t.terms)
     return kept + [t for t in content_terms(japanese) if t not in kept]
+
+
+def _untranslated(terms: Sequence[str], found: Sequence[Any]) -> list[str]:
+    """``terms`` but the English words ``found`` (rag.translate.Translation) translated."""
+    translated = set(content_terms(" ".join(t.english for t in found)))
+    return [t for t in terms if t not in translated]
 
 
 def folded(text: str) -> str:
@@ -332,15 +337,17 @@ def survey_topic(question: str) -> tuple[tuple[str, ...], ...]:
     en = _EN_TOPIC.search(q)
     if not en:
         return ()
-    topic = en[1]
-    groups = [tuple(t.terms) for t in translations(topic)]
-    translated = set(content_terms(" ".join(t.english for t in translations(topic))))
-    return tuple(groups + [(t,) for t in content_terms(topic) if t not in translated])
+    found = translations(en[1])
+    groups = [tuple(t.terms) for t in found]
+    return tuple(groups + [(t,) for t in _untranslated(content_terms(en[1]), found)])
 
 
 def _frame_only(text: str) -> bool:
     """Nothing in ``text`` but speakers and saying (「知事はどのような答弁をした？」)."""
     return all(infer_roles(t) or _JA_SAID.fullmatch(t) for t in content_terms(text))
+
+
+_TO_KANJI = str.maketrans("0123456789", "〇一二三四五六七八九")
 
 
 def names_topic(groups: Sequence[Sequence[str]], text: str) -> bool:
@@ -351,6 +358,3 @@ def names_topic(groups: Sequence[Sequence[str]], text: str) -> bool:
         any(folded(t) in hay or (t.isdigit() and t.translate(_TO_KANJI) in hay) for t in g)
         for g in groups
     )
-
-
-_TO_KANJI = str.maketrans("0123456789", "〇一二三四五六七八九")
