@@ -44,6 +44,7 @@ from rag.question import (
     survey_topic,
 )
 from rag.text import detect_lang, is_instruction, nfkc, squash, without_instructions
+from rag.translate import translations
 from rag.types import (
     ROLE_META,
     Answer,
@@ -126,13 +127,36 @@ def _scope_terms(
     for m in meetings:
         keys = _meeting_keys(m)
         hay = squash(f"{m.title} {m.id} {m.file}").lower() if whole_title else ""
+        when = _identity_words(m) if whole_title else set()
         for t in terms:
             if (
                 (hay and _pieced_from(t, hay))
+                or t in when
                 or t in keys
                 or any(len(k) >= 2 and k in t for k in keys)
             ):
                 out.add(t)
+    return out
+
+
+_MONTHS = "january february march april may june july august september october november december"
+_ORDINALS = "first second third fourth fifth sixth seventh eighth ninth tenth"
+
+
+def _identity_words(meeting: Meeting) -> set[str]:
+    """Words that tell which meeting of a series a question means, in English as users write
+    them: its year, month and fiscal year ("the February 2023 meeting", FY2022: Japanese fiscal
+    years start in April) and its round (第２回, as the parser read it: "the second meeting")."""
+    out: set[str] = set()
+    if meeting.date:
+        year, month = int(meeting.date[:4]), int(meeting.date[5:7])
+        fiscal = year if month >= 4 else year - 1
+        out |= {str(year), _MONTHS.split()[month - 1], f"fy{fiscal}", f"fy{fiscal % 100:02d}"}
+    k = meeting.meeting_number
+    if k:
+        out.add(f"{k}{'st' if k == 1 else 'nd' if k == 2 else 'rd' if k == 3 else 'th'}")
+        if k <= len(_ORDINALS.split()):
+            out.add(_ORDINALS.split()[k - 1])
     return out
 
 
@@ -263,7 +287,7 @@ def judge_candidates(index: Any, query: str, hits: Sequence[Hit], filters: Filte
     """Probability per candidate (rag/judge.py); found when the best reaches the model's answer
     threshold; cited: every non-meta statement at or above the cite threshold (at least the
     best one), one per statement. Word statistics are over the meetings ``filters`` select."""
-    from rag.judge import judge, load_model, question_view, topic_absent
+    from rag.judge import judge, load_model, names_no_topic_word, question_view, topic_absent
     from rag.retrieve import scope_mask
 
     if not hits:
@@ -278,17 +302,18 @@ def judge_candidates(index: Any, query: str, hits: Sequence[Hit], filters: Filte
         for j in judged
         if j.hit.chunk.kind != "meta" and _about_without_instructions(j.hit.chunk.text, view.terms)
     ]
+    topic = _survey_topic(index, query)
     found = (
         bool(content)
         and content[0].relevance >= model.answer_threshold
         and not topic_absent(view, _folded_titles(index))
+        and not (topic and names_no_topic_word(view, content[0].hit.chunk))
     )
     if not found:
         return Judgement(judged, False, ())
     # "What did members say about X" wants every statement on X, not only the few the judge
     # rates as the answer (its probability is "holds *the* answer": one statement in most of
     # its training questions): a candidate naming X is cited too.
-    topic = _survey_topic(index, query)
     relevant: list[Judged] = []
     seen: set[tuple[str, int]] = set()
     for j in content:
@@ -395,14 +420,12 @@ def is_meeting_info(question: str, meetings: dict[str, Meeting]) -> bool:
     facets = asked_facets(question)
     if not facets:
         return False
-    # 有識者会議 names the meeting, not a speaker (the judge's role feature still reads it as
-    # one: changing implied_roles needs a refit, BENCHMARKS.md session 9).
-    roles = infer_roles(question.replace("有識者会議", "会議"))
+    roles = infer_roles(question)
     # 「議事５で委員は何と言ったか」 asks what was said under an item, not what the item is.
     if facets == ["agenda"] and roles:
         return False
     terms = content_terms(question)
-    scope = _scope_terms(terms, list(meetings.values()))
+    scope = _scope_terms(terms, list(meetings.values())) | _titled_in_english(question, meetings)
     # A person on a roll (三宅しげき議員は欠席したか) is part of the meeting's facts, not a topic.
     people = {a.name for m in meetings.values() for a in m.attendance if len(a.name) >= 2}
     # So is an agenda item asked about as one (「意見交換は何番目の議事か」).
@@ -420,6 +443,18 @@ def is_meeting_info(question: str, meetings: dict[str, Meeting]) -> bool:
         and not any(t in p or p in t for p in people)
         and not (items and len(t) >= 2 and t in items)
     ]
+
+
+def _titled_in_english(question: str, meetings: dict[str, Meeting]) -> set[str]:
+    """English words whose translation is a word of a meeting's title ("promotion" for 推進 in
+    「Society5.0推進会議」): they name the meeting, not a topic."""
+    titles = " ".join(squash(m.title).lower() for m in meetings.values())
+    return {
+        w
+        for t in translations(question)
+        if any(squash(j).lower() in titles for j in t.terms)
+        for w in t.english.split()
+    }
 
 
 def _facet_term(term: str) -> bool:

@@ -43,20 +43,23 @@ _ASKS: dict[str, re.Pattern[str]] = {
         + _ASKED_NOUN
         + "|"
         + _EN_ASKS.format("when(?! asked)")
-        + r"|\bwhat (?:year|date|month|time)\b|\bdeadline\b",
+        + r"|\bwhat (?:year|date|month|time)\b|\bdeadline\b|目標年|\b(?:which|target) year\b",
         _I,
     ),
     AMOUNT: re.compile(
         # 何人か / 何人？ also read なにじん (which nationality) or "some people": not a count.
         r"いくら(?!でも)|何[十百千万億]*人(?!か|[?？]|$|です|だ)|何[十百千万億]+人|何[十百千万億]*(?:件|社|団体|%|パーセント|割|名|か所|箇所|ヶ所|校|回|円|台|倍|市町村|年間|日間|時間|"
         r"自治体|世帯|機関|種類|項目|本)|どれ(?:くらい|ほど|だけ)|"
-        r"(?:金額|予算|費用|経費|人数|件数|割合|比率|率|数値目標|[者社件]数|の数)"
+        r"(?:金額|予算|費用|経費|人数|件数|割合|比率|率|数値目標|目標値|[者社件]数|の数)"
         + _ASKED_NOUN
         + "|"
         r"\bhow many\b|\bhow much\b(?! of)|\bpercentage\b|"
         # "What would the rate be", "what was the total": a quantity as the question's head.
         r"\bwhat (?:is|was|were|are|would|will)\b[^?,]{0,60}\b(?:rate|ratio|share|figure|total|"
-        r"count|number|headcount|price|budget|cost)\b|\b(?:budget|cost|price)s? (?:for|of)\b",
+        r"count|number|headcount|price|budget|cost)\b|\b(?:budget|cost|price)s? (?:for|of)\b|"
+        # "What target number…", "what share of companies…": a figure as the question's head.
+        r"\bwhat (?:\w+ ){0,2}?(?:number|figure|percentage|share|rate)\b|"
+        r"\btarget (?:value|figure|number)s?\b",
         _I,
     ),
     WHO: re.compile(
@@ -73,7 +76,10 @@ _ASKS: dict[str, re.Pattern[str]] = {
     ),
     ORG: re.compile(
         r"どの(?:企業|会社|事業者|業者|団体|ベンダー|メーカー)|(?:企業|会社|事業者|業者|団体)はどこ|(?:企業|会社|事業者|団体)名|社名|"
-        r"\bwhich (?:company|companies|firm|vendor|business|organi[sz]ation)\b|\bwhat company\b",
+        r"\bwhich (?:company|companies|firm|vendor|business|organi[sz]ation)\b|\bwhat company\b|"
+        # A university (who teaches, who partners) and a speaker's affiliation are named bodies.
+        r"どの大学|大学名|大学の名前|所属(?:は|先|を教|[?？]|$)|\b(?:which|what) universit(?:y|ies)\b|"
+        r"\baffiliat(?:ion|ed with)\b",
         _I,
     ),
     NAME: re.compile(
@@ -284,13 +290,13 @@ def wants_person(question: str) -> bool:
 # tuned on any question file.
 _COUNTER_GROUPS = (
     ("人", "名"),
-    ("%", "パーセント", "割", "ポイント"),
+    ("%", "パーセント", "割", "ポイント", "分の"),  # 22%, 3割, 10分の1
     ("か所", "箇所", "ヶ所", "カ所", "ケ所", "ヵ所"),
     ("件",),
     ("社",),
     ("団体", "自治体", "市町村"),
     ("回",),
-    ("円",),
+    ("円", "億", "ドル", "ユーロ", "ポンド", "ウォン"),  # 百五十八億の予算, 100億ドル
     ("台",),
     ("倍",),
     ("校",),
@@ -306,18 +312,68 @@ _COUNTER_ASKED = re.compile(
 )
 
 
+# What a count question counts, when it names no counter (「件数は？」, 「参加した企業の数は」,
+# "how many companies"): the thing counted names the counter group that answers it. Money
+# (いくら, 予算, "how much … cost") is answered by an amount of money, not by 100人; a rate by
+# a share. Japanese and English usage, checked on the judge's training questions only.
+_OF = r"(?:of (?:the |its |these |those )?)?(?:\w+ ){0,2}"  # how many [of the 179] [small] towns
+_COUNTED = (
+    (
+        "人",
+        r"(?:人|者|員)数|人口|\bhow many {_OF}(?:people|persons|members|staff|employees|"
+        r"residents|attendees|participants|officials|experts|workers|users|students|citizens)\b",
+    ),
+    ("件", r"件数|\bhow many (?:cases|applications|datasets)\b"),
+    (
+        "社",
+        r"(?:社|企業|会社|事業者)の?数|\bhow many {_OF}(?:companies|firms|businesses|enterprises)\b",
+    ),
+    (
+        "団体",
+        r"(?:団体|自治体|市町村)の?数|"
+        r"\bhow many {_OF}(?:municipalities|towns|local governments|organi[sz]ations)\b",
+    ),
+    ("%", r"率|割合|比率|\b(?:percentage|rate|ratio|share)\b"),
+    ("回", r"回数|\bhow many times\b|\bhow often\b"),
+    ("校", r"学?校の?数|\bhow many {_OF}schools\b"),
+    ("世帯", r"世帯の?数|\bhow many households\b"),
+    (
+        "円",
+        r"いくら(?!でも)|金額|予算|費用|経費|コスト|\bhow much (?:money|funding)\b|\byen\b|"
+        r"\b(?:budget|cost|price|spend|spending|funding)\b",
+    ),
+)
+_COUNTED_ASKED = tuple(
+    (unit, re.compile(p.replace("{_OF}", _OF), re.IGNORECASE)) for unit, p in _COUNTED
+)
+
+
 def asked_counters(question: str) -> tuple[str, ...]:
-    """The counters that answer the question's 「何＋counter」 (empty when it names none)."""
-    m = _COUNTER_ASKED.search(nfkc(question))
-    if not m:
+    """The counters that answer the question's 「何＋counter」, or the counters of what a count
+    question counts (_COUNTED; empty when it names neither or asks no amount)."""
+    q = nfkc(question)
+    m = _COUNTER_ASKED.search(q)
+    if m:
+        unit = m[1]
+    elif AMOUNT in asked_kinds(q):
+        # The head noun comes last in Japanese (人口比率: a rate; 実施率の調査…企業の数: a count).
+        found = [(m.end(), u) for u, p in _COUNTED_ASKED for m in p.finditer(q)]
+        unit = max(found)[1] if found else ""
+    else:
+        unit = ""
+    if not unit:
         return ()
-    return tuple(dict.fromkeys(c for g in _COUNTER_GROUPS if m[1] in g for c in g))
+    return tuple(dict.fromkeys(c for g in _COUNTER_GROUPS if unit in g for c in g))
 
 
-def holds_counted(text: str, counters: tuple[str, ...]) -> bool:
-    """The text gives a number counted in one of ``counters`` (100人, 四十七名, ５億円, 3つ)."""
+def holds_counted(text: str, counters: tuple[str, ...], given: str = "") -> bool:
+    """The text gives a number counted in one of ``counters`` (100人, 四十七名, ５億円, 3つ)
+    other than one the question ``given`` already names (「179自治体のうち何団体？」 is not
+    answered by 179市町村)."""
     unit = "|".join(re.escape(c) for c in sorted(counters, key=len, reverse=True))
-    return bool(re.search(_NUM + r"\s*[十百千万億]*\s*(?:" + unit + ")", nfkc(text)))
+    known = set(re.findall(r"\d+", nfkc(given).replace(",", "")))
+    found = re.finditer("(" + _NUM + r")\s*[十百千万億]*\s*(?:" + unit + ")", nfkc(text))
+    return any(m[1].replace(",", "") not in known for m in found)
 
 
 def unmet_kinds(
@@ -351,7 +407,7 @@ def unmet_kinds(
         *(held_kinds(t, n, want, person_only=True) for t, n in zip(texts, flags, strict=True))
     )
     counters = asked_counters(question)
-    if AMOUNT in held and counters and not any(holds_counted(t, counters) for t in texts):
+    if AMOUNT in held and counters and not any(holds_counted(t, counters, question) for t in texts):
         held.discard(AMOUNT)
     if dated and _WHEN_SAID.search(nfkc(question)):
         held.add(WHEN)

@@ -81,9 +81,8 @@ _FACET_META = {
 # Words of a question about the meeting itself that are not a topic once its facet is known:
 # 「最初の議事」 (agenda), "session number" / 「この会合」 (title).
 FACET_FILLERS = {
-    "agenda": frozenset(
-        ["最初", "最後", "初め", "番目", "何番目", "資料", "説明", "item", "items", "first", "last"]
-    ),
+    "agenda": _words("最初 最後 初め 番目 何番目 資料 説明 item items first last very"),
+    "attendees": _words("確認 名簿 list names"),  # 出席者を確認したい
     "title": frozenset(
         ["会合", "正式", "名前", "name", "official", "number", "session", "sitting", "called"]
     ),
@@ -94,10 +93,11 @@ _ROLE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (ROLE_CHAIR, re.compile(r"座長|議長|委員長|会長|\bchair", re.IGNORECASE)),
     (ROLE_ASSEMBLY_MEMBER, re.compile(r"議員|assembly members?|councill?ors?", re.IGNORECASE)),
     (
-        # "members" / 委員 are members of either kind (advisory 委員 or elected 議員).
+        # "members" / 委員 are members of either kind (advisory 委員 or elected 議員); an
+        # 有識者会議 is a meeting, not its members.
         "議員・委員",
         re.compile(
-            r"委員(?!会|長)|有識者|構成員|(?<!assembly )\bmembers?\b|\bexperts?\b",
+            r"委員(?!会|長)|有識者(?!会議)|構成員|(?<!assembly )\bmembers?\b|\bexperts?\b",
             re.IGNORECASE,
         ),
     ),
@@ -347,14 +347,11 @@ def _frame_only(text: str) -> bool:
     return all(infer_roles(t) or _JA_SAID.fullmatch(t) for t in content_terms(text))
 
 
-_TO_KANJI = str.maketrans("0123456789", "〇一二三四五六七八九")
-
-
 def names_topic(groups: Sequence[Sequence[str]], text: str) -> bool:
-    """``text`` holds one term of every group (NFKC, case and spacing folded; a number also in
-    kanji digits: 2020 = 二〇二〇, as verbatim records write years)."""
+    """``text`` holds one term of every group (NFKC, case and spacing folded; a number written
+    any way: 2020 = 二〇二〇, as verbatim records write years; rag.question.numbers)."""
     hay = folded(text)
+    said = numbers(text) if any(t.isdigit() for g in groups for t in g) else set()
     return bool(groups) and all(
-        any(folded(t) in hay or (t.isdigit() and t.translate(_TO_KANJI) in hay) for t in g)
-        for g in groups
+        any(folded(t) in hay or (t.isdigit() and t in said) for t in g) for g in groups
     )

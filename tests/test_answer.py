@@ -191,6 +191,14 @@ def test_meeting_info_detection_ignores_topic_questions():
     assert is_meeting_info("札幌市ICT活用戦略有識者会議の出席者は？", MEETINGS)
     assert is_meeting_info("札幌の有識者会議の２つ目の議題は何？", MEETINGS)
     assert not is_meeting_info("札幌市ICT活用戦略有識者会議で人材育成の出席者は？", MEETINGS)
+    # Which meeting of a series, as English questions name it: its round, fiscal year, month.
+    assert is_meeting_info(
+        "Where was the second Hokkaido Society 5.0 promotion meeting of FY2022 held?", MEETINGS
+    )
+    assert is_meeting_info("When was the February 2023 Hokkaido meeting held?", MEETINGS)
+    assert not is_meeting_info("Where was the third Hokkaido meeting held?", MEETINGS)
+    assert is_meeting_info("What was the very first item on the agenda in Hokkaido?", MEETINGS)
+    assert is_meeting_info("推進会議の出席者を確認したいんですが", MEETINGS)
 
 
 def test_titled_meetings_resolves_a_title_word_only_one_meeting_has():
@@ -606,6 +614,8 @@ def test_names_topic_needs_every_group():
     assert not names_topic(groups, "人材の確保というのが非常に大きな課題")
     assert not names_topic((), "何でも")
     assert names_topic((("2020",), ("大会",)), "東京二〇二〇大会の延期について")
+    assert names_topic((("2040",),), "２０４０年に高齢者人口がピーク")  # any way of writing it
+    assert not names_topic((("2040",),), "二〇二〇年の大会")
 
 
 def test_what_members_said_about_a_topic_cites_every_member_statement_naming_it(corpus_index):

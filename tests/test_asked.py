@@ -144,6 +144,44 @@ def test_a_number_counting_something_else_does_not_answer_how_many():
     assert unmet_kinds("How many leaders will be trained?", leaders) == ()
 
 
+@pytest.mark.parametrize(
+    ("text", "question", "holds"),
+    [
+        # What is counted names the counter when no 何＋counter does.
+        ("オープンデータを３００件公開", "公開したオープンデータの件数は？", True),
+        ("市内企業のテレワーク実施率が２２％", "調査で回答した企業の数は？", False),
+        ("回答した企業は１２０社", "調査で回答した企業の数は？", True),
+        ("二〇二〇年度は百五十八億の予算を計上", "二〇二〇年度の予算はいくら？", True),
+        ("リーダーを１００人つくる", "リーダー育成の予算はいくら？", False),
+        ("GDPは100億ドル", "GDPはいくら？", True),
+        ("人口の約8割が農業に従事", "人口比率は？", True),  # the head noun: a rate
+        ("定着するのは10分の1", "What survival rate did a member think was realistic?", True),
+        ("出席者は１５名", "How many members attended the meeting?", True),
+        ("推進会議 第２回", "How many members attended the meeting?", False),
+        # A number the question already gives is not the answer.
+        ("道内179市町村のデータ", "How many of the 179 municipalities have finished?", False),
+        ("179市町村のうち35団体が完了", "179市町村のうち何団体が終えた？", True),
+    ],
+)
+def test_a_count_question_is_answered_by_what_it_counts(text, question, holds):
+    assert holds_counted(text, asked_counters(question), question) is holds
+
+
+def test_a_target_a_year_and_a_university_are_asked_for():
+    assert AMOUNT in asked_kinds("「生産性向上」の目標値は？")
+    assert AMOUNT in asked_kinds("What target number of smartphone users was set?")
+    assert AMOUNT in asked_kinds("What share of incorporated companies use telework?")
+    assert WHEN in asked_kinds("ロードマップの最終目標年は？")
+    assert ORG in asked_kinds("Which university delivers the programme?")
+    assert ORG in asked_kinds("その委員の所属は？")
+    # A value as worth, and a topic that only mentions a budget, ask for no figure.
+    assert not asked_kinds("Should the reports show what value the projects delivered?")
+    assert asked_counters("予算について委員の意見は？") == ()
+    assert unmet_kinds("人材育成の教育プログラムを実施する大学の名前は？", ["高校生の頃から"]) == (
+        ORG,
+    )
+
+
 def test_which_person_needs_a_person_and_who_explained_takes_an_office():
     office = ["事務局（北海道）から説明（資料１）"]
     member = ["データ連携基盤については大事なことが２点ある"]  # a summary's anonymous 委員

@@ -15,6 +15,7 @@ from rag.judge import (
     contains,
     load_model,
     model_from_json,
+    names_no_topic_word,
     passage_features,
     term_stats,
     topic_absent,
@@ -120,6 +121,16 @@ def _hits(*pairs: tuple[Chunk, float]) -> list[Hit]:
         Hit(chunk=c, score=0.0, rank=r, dense_score=cos, bm25_score=1.0, dense_rank=r, bm25_rank=r)
         for r, (c, cos) in enumerate(pairs, 1)
     ]
+
+
+def test_a_passage_naming_none_of_an_unknown_topic_is_not_on_it():
+    view = _view(
+        "オリンピック招致の人材育成について委員の意見は？", ["オリンピック", "招致", "人材育成"]
+    )
+    assert names_no_topic_word(view, CHUNKS[1])  # telework: none of the topic's words
+    assert not names_no_topic_word(view, CHUNKS[2])  # 人材育成: part of the topic
+    known = _view("テレワークの人材育成について委員の意見は？", ["テレワーク", "人材育成"])
+    assert not names_no_topic_word(known, CHUNKS[0])  # every word is known to the minutes
 
 
 def test_passage_features_read_the_passage():
