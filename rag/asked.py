@@ -320,22 +320,22 @@ _OF = r"(?:of (?:the |its |these |those )?)?(?:\w+ ){0,2}"  # how many [of the 1
 _COUNTED = (
     (
         "人",
-        r"(?:人|者|員)数|人口|\bhow many {_OF}(?:people|persons|members|staff|employees|"
+        rf"(?:人|者|員)数|人口|\bhow many {_OF}(?:people|persons|members|staff|employees|"
         r"residents|attendees|participants|officials|experts|workers|users|students|citizens)\b",
     ),
     ("件", r"件数|\bhow many (?:cases|applications|datasets)\b"),
     (
         "社",
-        r"(?:社|企業|会社|事業者)の?数|\bhow many {_OF}(?:companies|firms|businesses|enterprises)\b",
+        rf"(?:社|企業|会社|事業者)の?数|\bhow many {_OF}(?:companies|firms|businesses|enterprises)\b",
     ),
     (
         "団体",
         r"(?:団体|自治体|市町村)の?数|"
-        r"\bhow many {_OF}(?:municipalities|towns|local governments|organi[sz]ations)\b",
+        rf"\bhow many {_OF}(?:municipalities|towns|local governments|organi[sz]ations)\b",
     ),
     ("%", r"率|割合|比率|\b(?:percentage|rate|ratio|share)\b"),
     ("回", r"回数|\bhow many times\b|\bhow often\b"),
-    ("校", r"学?校の?数|\bhow many {_OF}schools\b"),
+    ("校", rf"学?校の?数|\bhow many {_OF}schools\b"),
     ("世帯", r"世帯の?数|\bhow many households\b"),
     (
         "円",
@@ -343,9 +343,7 @@ _COUNTED = (
         r"\b(?:budget|cost|price|spend|spending|funding)\b",
     ),
 )
-_COUNTED_ASKED = tuple(
-    (unit, re.compile(p.replace("{_OF}", _OF), re.IGNORECASE)) for unit, p in _COUNTED
-)
+_COUNTED_ASKED = tuple((unit, re.compile(p, re.IGNORECASE)) for unit, p in _COUNTED)
 
 
 def asked_counters(question: str) -> tuple[str, ...]:
@@ -357,7 +355,7 @@ def asked_counters(question: str) -> tuple[str, ...]:
         unit = m[1]
     elif AMOUNT in asked_kinds(q):
         # The head noun comes last in Japanese (人口比率: a rate; 実施率の調査…企業の数: a count).
-        found = [(m.end(), u) for u, p in _COUNTED_ASKED for m in p.finditer(q)]
+        found = [(hit.end(), u) for u, p in _COUNTED_ASKED for hit in p.finditer(q)]
         unit = max(found)[1] if found else ""
     else:
         unit = ""
