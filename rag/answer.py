@@ -139,8 +139,13 @@ def _scope_terms(
     return out
 
 
-_MONTHS = "january february march april may june july august september october november december"
-_ORDINALS = "first second third fourth fifth sixth seventh eighth ninth tenth"
+_MONTHS = (
+    "january", "february", "march", "april", "may", "june",
+    "july", "august", "september", "october", "november", "december",
+)  # fmt: skip
+_ORDINALS = (
+    "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
+)  # fmt: skip
 
 
 def _identity_words(meeting: Meeting) -> set[str]:
@@ -151,12 +156,12 @@ def _identity_words(meeting: Meeting) -> set[str]:
     if meeting.date:
         year, month = int(meeting.date[:4]), int(meeting.date[5:7])
         fiscal = year if month >= 4 else year - 1
-        out |= {str(year), _MONTHS.split()[month - 1], f"fy{fiscal}", f"fy{fiscal % 100:02d}"}
+        out |= {str(year), _MONTHS[month - 1], f"fy{fiscal}", f"fy{fiscal % 100:02d}"}
     k = meeting.meeting_number
     if k:
         out.add(f"{k}{'st' if k == 1 else 'nd' if k == 2 else 'rd' if k == 3 else 'th'}")
-        if k <= len(_ORDINALS.split()):
-            out.add(_ORDINALS.split()[k - 1])
+        if k <= len(_ORDINALS):
+            out.add(_ORDINALS[k - 1])
     return out
 
 
@@ -448,11 +453,11 @@ def is_meeting_info(question: str, meetings: dict[str, Meeting]) -> bool:
 def _titled_in_english(question: str, meetings: dict[str, Meeting]) -> set[str]:
     """English words whose translation is a word of a meeting's title ("promotion" for 推進 in
     「Society5.0推進会議」): they name the meeting, not a topic."""
-    titles = " ".join(squash(m.title).lower() for m in meetings.values())
+    titles = " ".join(folded(m.title) for m in meetings.values())
     return {
         w
         for t in translations(question)
-        if any(squash(j).lower() in titles for j in t.terms)
+        if any(folded(j) in titles for j in t.terms)
         for w in t.english.split()
     }
 

@@ -268,8 +268,8 @@ def names_no_topic_word(view: QuestionView, chunk: Any) -> bool:
     unanswerable and no answerable one."""
     if not unknown_terms(view, NAMED_MIN_CHARS):
         return False
-    present, _ = _coverage(view, folded(passage_text(chunk)), sum(view.idf) or 1.0)
-    return not any(present)
+    hay = folded(passage_text(chunk))
+    return not any(contains(t, hay) > 0 for t in view.terms)
 
 
 # --- features ----------------------------------------------------------------------------
