@@ -21,19 +21,20 @@ from rag.compose import (
     NO_OTHER_EN,
     NO_OTHER_JA,
     extractive_answer,
-    meeting_label,
     refusal,
     with_exchanges,
 )
 from rag.config import Settings
 from rag.errors import LLMError
+from rag.facts import (
+    is_meeting_info,
+    meeting_info_answer,
+    meeting_keys,
+    mentioned_meetings,
+    scope_terms,
+)
 from rag.question import (
-    _FACET_META,
-    _FACET_WORDS,
-    _FACETS,
-    FACET_FILLERS,
     asked_answerers,
-    asked_facets,
     contains,
     content_terms,
     folded,
@@ -44,12 +45,9 @@ from rag.question import (
     survey_topic,
 )
 from rag.text import detect_lang, is_instruction, nfkc, squash, without_instructions
-from rag.translate import translations
 from rag.types import (
-    ROLE_META,
     Answer,
     Chunk,
-    Citation,
     Filters,
     Hit,
     Judged,
@@ -78,103 +76,6 @@ _FOLLOWUP_EN = re.compile(
 )
 _OTHERS = re.compile(r"(?:他|ほか)に|anything else|what else|\bothers?\b|\bmore\b", re.IGNORECASE)
 _MARKER = re.compile(r"\[(\d+)\]")
-
-
-def _meeting_keys(meeting: Meeting) -> set[str]:
-    """Names a user may call a meeting by: place names in the title (北海道, 札幌(市)) and the
-    longer Latin words of its id / file name (hokkaido, sapporo)."""
-    keys: set[str] = set()
-    title = squash(meeting.title)
-    # The two kanji before 都/道/府/県/市/町/村/区 (回北海道 -> 北海道, 次札幌市 -> 札幌市).
-    for m in re.finditer(r"([\u3400-\u9fff]{2,})(都|道|府|県|市|町|村|区)", title):
-        name = m.group(1)[-2:] + m.group(2)
-        keys.update((name, name[:-1]))
-    generic = {"minutes", "meeting", "summary", "gijiroku", "youshi", "promotion", "strategy"}
-    for w in re.findall(r"[a-z]{5,}", f"{meeting.id} {meeting.file}".lower()):
-        if w not in generic and w not in {"corpus", "tests", "data", "docx", "text"}:
-            keys.add(w)
-    return keys
-
-
-def titled_meetings(question: str, meetings: dict[str, Meeting]) -> list[str]:
-    """The meetings whose title holds the question's most telling title words (有識者会議,
-    推進会議, society5.0): words every title shares (定例会 across a series) tell nothing. []
-    when no word tells, or several meetings tie."""
-    titles = {mid: folded(m.title) for mid, m in meetings.items()}
-    score = dict.fromkeys(titles, 0)
-    for t in content_terms(question):
-        holders = [mid for mid, title in titles.items() if len(t) >= 2 and t in title]
-        if 0 < len(holders) < len(titles):
-            for mid in holders:
-                score[mid] += len(t)
-    best = max(score.values(), default=0)
-    top = [mid for mid, v in score.items() if v == best]
-    return top if best and len(top) == 1 else []
-
-
-def mentioned_meetings(question: str, meetings: dict[str, Meeting]) -> list[str]:
-    """Ids of the meetings the question names (by place name or id word)."""
-    q = squash(question).lower()
-    return [mid for mid, m in meetings.items() if any(k in q for k in _meeting_keys(m))]
-
-
-def _scope_terms(
-    terms: Sequence[str], meetings: Sequence[Meeting], whole_title: bool = True
-) -> set[str]:
-    """Terms that name a meeting rather than a topic: its place / id words (北海道, sapporo),
-    and with ``whole_title`` any word of its title (推進会議, society5.0)."""
-    out: set[str] = set()
-    for m in meetings:
-        keys = _meeting_keys(m)
-        hay = squash(f"{m.title} {m.id} {m.file}").lower() if whole_title else ""
-        when = _identity_words(m) if whole_title else set()
-        for t in terms:
-            if (
-                (hay and _pieced_from(t, hay))
-                or t in when
-                or t in keys
-                or any(len(k) >= 2 and k in t for k in keys)
-            ):
-                out.add(t)
-    return out
-
-
-_MONTHS = (
-    "january", "february", "march", "april", "may", "june",
-    "july", "august", "september", "october", "november", "december",
-)  # fmt: skip
-_ORDINALS = (
-    "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
-)  # fmt: skip
-
-
-def _identity_words(meeting: Meeting) -> set[str]:
-    """Words that tell which meeting of a series a question means, in English as users write
-    them: its year, month and fiscal year ("the February 2023 meeting", FY2022: Japanese fiscal
-    years start in April) and its round (第２回, as the parser read it: "the second meeting")."""
-    out: set[str] = set()
-    if meeting.date:
-        year, month = int(meeting.date[:4]), int(meeting.date[5:7])
-        fiscal = year if month >= 4 else year - 1
-        out |= {str(year), _MONTHS[month - 1], f"fy{fiscal}", f"fy{fiscal % 100:02d}"}
-    k = meeting.meeting_number
-    if k:
-        out.add(f"{k}{'st' if k == 1 else 'nd' if k == 2 else 'rd' if k == 3 else 'th'}")
-        if k <= len(_ORDINALS):
-            out.add(_ORDINALS[k - 1])
-    return out
-
-
-def _pieced_from(term: str, hay: str) -> bool:
-    """``term`` is made of pieces (≥ 2 characters) of ``hay``, longest first: a user drops
-    words of a long title (活用戦略有識者会議 for 「活用戦略 検討有識者会議」)."""
-    i = 0
-    while i < len(term):
-        end = next((j for j in range(len(term), i + 1, -1) if term[i:j] in hay), None)
-        if end is None:
-            return term in hay  # a one-character term
-        i = end
-    return True
 
 
 # --- History (follow-ups) -------------------------------------------------------------
@@ -208,7 +109,7 @@ def is_followup(question: str, meetings: dict[str, Meeting]) -> bool:
     if _FOLLOWUP_JA.search(q) or _FOLLOWUP_EN.search(q):
         return True
     terms = content_terms(q)
-    rest = [t for t in terms if t not in _scope_terms(terms, list(meetings.values()))]
+    rest = [t for t in terms if t not in scope_terms(terms, list(meetings.values()))]
     return not rest and len(q) <= 20 and (bool(infer_roles(q)) or bool(terms) or "?" in q)
 
 
@@ -261,7 +162,7 @@ def resolve_followup(
     # follow-up moves to another meeting, so retrieval is not pulled back there.
     if new.meetings != prev_filters.meetings:
         for m in meetings.values():
-            for k in sorted(_meeting_keys(m), key=len, reverse=True):
+            for k in sorted(meeting_keys(m), key=len, reverse=True):
                 if not k.isascii():
                     base_q = base_q.replace(k, "")
                 else:
@@ -337,7 +238,7 @@ def _survey_topic(index: Any, query: str) -> tuple[tuple[str, ...], ...]:
     if not groups:
         return ()
     meetings = list(getattr(index, "meetings", {}).values())
-    scope = _scope_terms([t for g in groups for t in g], meetings)
+    scope = scope_terms([t for g in groups for t in g], meetings)
     return tuple(g for g in groups if not set(g) <= scope)
 
 
@@ -413,313 +314,6 @@ def relevant_statements(
     (the Briefing's cut: the same as an answer's, not a fixed k); empty when not found."""
     hits = _search(index, topic, max(depth, CANDIDATES), filters, settings)
     return list(judge_candidates(index, topic, hits, filters).relevant)
-
-
-# --- Meeting info ---------------------------------------------------------------------
-
-
-def is_meeting_info(question: str, meetings: dict[str, Meeting]) -> bool:
-    """Asked about the meeting itself (when / where / agenda / attendees / which meeting) and
-    about nothing else: once the facet words and the meeting's own name are removed, no topic
-    is left."""
-    facets = asked_facets(question)
-    if not facets:
-        return False
-    roles = infer_roles(question)
-    # 「議事５で委員は何と言ったか」 asks what was said under an item, not what the item is.
-    if facets == ["agenda"] and roles:
-        return False
-    terms = content_terms(question)
-    scope = _scope_terms(terms, list(meetings.values())) | _titled_in_english(question, meetings)
-    # A person on a roll (三宅しげき議員は欠席したか) is part of the meeting's facts, not a topic.
-    people = {a.name for m in meetings.values() for a in m.attendance if len(a.name) >= 2}
-    # So is an agenda item asked about as one (「意見交換は何番目の議事か」).
-    items = ""
-    if "agenda" in facets and not roles:
-        items = folded(" ".join(a for m in meetings.values() for a in m.agenda))
-    fillers = set().union(*(FACET_FILLERS.get(f, ()) for f in facets))
-    return not [
-        t
-        for t in terms
-        if t not in scope
-        and t not in fillers
-        and not _facet_term(t)
-        and not (people and t in ("議員", "委員"))
-        and not any(t in p or p in t for p in people)
-        and not (items and len(t) >= 2 and t in items)
-    ]
-
-
-def _titled_in_english(question: str, meetings: dict[str, Meeting]) -> set[str]:
-    """English words whose translation is a word of a meeting's title ("promotion" for 推進 in
-    「Society5.0推進会議」): they name the meeting, not a topic."""
-    titles = " ".join(folded(m.title) for m in meetings.values())
-    return {
-        w
-        for t in translations(question)
-        if any(folded(j) in titles for j in t.terms)
-        for w in t.english.split()
-    }
-
-
-def _facet_term(term: str) -> bool:
-    """A compound of facet words (開催場所, 開催日時, 出席者名簿, 正式名称): nothing but at most
-    one character is left once the facet patterns are removed."""
-    rest = term
-    for pat in _FACETS.values():
-        rest = pat.sub("", rest)
-    return len(rest) <= 1 or rest in _FACET_WORDS or rest in ("会議", "会合")
-
-
-def _meta_value(chunk: Chunk) -> str:
-    """The value of a meta statement (``日時：令和５年…`` -> ``令和５年…``): the label is the
-    parser's, the value is the minutes' own text."""
-    text = chunk.text.strip()
-    head, sep, value = text.partition("：")
-    if not sep:
-        head, sep, value = text.partition(":")
-    return value.strip() if sep and len(head) <= 8 and value.strip() else text
-
-
-def _meta_label(chunk: Chunk) -> str:
-    value = _meta_value(chunk)
-    text = nfkc(chunk.text.strip())
-    return text[: max(0, len(text) - len(nfkc(value)))] if value != chunk.text.strip() else ""
-
-
-def _meta_quote(chunk: Chunk, max_chars: int = 160) -> str:
-    """A verbatim part of the meta chunk to cite: its value, or the first item of a list
-    the parser joined with ／ (each item is a line of the minutes; the joined list is not)."""
-    value = _meta_value(chunk)
-    first = value.split("／")[0].strip()
-    return (first or value)[:max_chars]
-
-
-_STATUS = {
-    "出席": ("出席していました", "attended"),
-    "欠席": ("欠席でした", "was absent"),
-    "説明員": ("説明員として出席していました", "attended as an official"),
-}
-
-
-def _attendee_parts(
-    question: str, meeting: Meeting, mine: list[Chunk], citations: list[Citation]
-) -> list[tuple[str, str]]:
-    """(ja, en) sentences for the people of the roll the question names, each citing the roll
-    line that lists them (appended to ``citations``)."""
-    q = squash(question)
-    out: list[tuple[str, str]] = []
-    for a in meeting.attendance:
-        if len(a.name) < 2 or a.name not in q:
-            continue
-        chunk = next((c for c in mine if a.name in squash(c.text)), None)
-        if chunk is None:
-            continue
-        at = chunk.text.find(a.name)
-        start = chunk.text.rfind("、", 0, at) + 1 if at >= 0 else 0
-        if chunk.text.rfind("：", 0, at) + 1 > start:
-            start = chunk.text.rfind("：", 0, at) + 1
-        quote = chunk.text[start : at + len(a.name)] if at >= 0 else a.name
-        known = _cite(citations, chunk, quote)
-        ja, en = _STATUS.get(a.status, ("出席していました", "attended"))
-        label = _meta_label(chunk).rstrip("：: ")
-        out.append(
-            (
-                f"{a.name}は{ja}（{label}「{quote}」[{known.n}]）",
-                f"{a.name} {en} ({label} 「{quote}」 [{known.n}])",
-            )
-        )
-    return out
-
-
-def meeting_info_answer(
-    question: str, index: Any, filters: Filters, settings: Settings
-) -> Answer | None:
-    """Answer from the meetings' meta statements (日時 / 場所 / 出席者 / 議題) with citations to
-    their line spans. None when no meeting can be identified (retrieval then answers)."""
-    meetings: dict[str, Meeting] = dict(getattr(index, "meetings", {}) or {})
-    lang = detect_lang(question)
-    ids = list(filters.meetings) if filters.meetings else mentioned_meetings(question, meetings)
-    ids = [i for i in ids if i in meetings] or _resolve_meeting_refs(ids, meetings)
-    if not ids:
-        ids = titled_meetings(question, meetings)
-    if not ids:
-        if len(meetings) == 1:
-            ids = list(meetings)
-        else:
-            hits = _search(
-                index, question, CANDIDATES, replace(filters, roles=(ROLE_META,)), settings
-            )
-            ids = list(dict.fromkeys(h.chunk.meeting_id for h in hits))[:1]
-    if not ids:
-        return None
-    facets = [f for f in asked_facets(question) if f != "held"] or ["date", "venue"]
-    meta_chunks = [c for c in getattr(index, "chunks", ()) if c.kind == "meta"]
-    citations: list[Citation] = []
-    sentences: list[str] = []
-    for mid in ids[:3]:
-        m = meetings[mid]
-        label = meeting_label(m.title, m.meeting_number)
-        mine = sorted((c for c in meta_chunks if c.meeting_id == mid), key=lambda c: c.order)
-        parts_ja: list[str] = []
-        parts_en: list[str] = []
-        missing: list[str] = []
-        for facet in facets:
-            # Prefer a statement with the facts over one that points to an attachment (別添).
-            # The parser's label (日時：/実施場所：/議題一覧：) says best what a meta statement is.
-            matching = [c for c in mine if _FACET_META[facet].search(_meta_label(c))] or [
-                c for c in mine if _FACET_META[facet].search(nfkc(c.text))
-            ]
-            matching.sort(key=lambda c: ("別添" in c.text, c.order))
-            if facet == "attendees":
-                named = _attendee_parts(question, m, mine, citations)
-                if named:  # 「三宅しげき議員は欠席したか」: that person's line of the roll
-                    parts_ja += [ja for ja, _ in named]
-                    parts_en += [en for _, en in named]
-                    continue
-            c = matching[0] if matching else None
-            if c is None:
-                missing.append(facet)
-                continue
-            items = [x.strip() for x in _meta_value(c).split("／") if x.strip()]
-            item = asked_item(question, items, m) if facet == "agenda" else None
-            if item is not None:  # 「議事５は何か」「意見交換は何番目の議事か」: that item
-                ja, en = _item_parts(item, c, index, citations)
-                parts_ja.append(ja)
-                parts_en.append(en)
-                continue
-            # A title is quoted whole (the number is often on its second line), a list by its
-            # first item (the rest named after it).
-            known = _cite(citations, c, _meta_value(c) if facet == "title" else _meta_quote(c))
-            q, n = known.quote, known.n
-            if facet == "title":
-                parts_ja.append(f"会議名は「{q}」[{n}]")
-                parts_en.append(f"the meeting is titled 「{q}」 [{n}]")
-            elif facet == "date":
-                iso = f"{m.date}（" if m.date else ""
-                parts_ja.append(f"開催日時は{iso}「{q}」[{n}]{'）' if m.date else ''}")
-                parts_en.append(f"it was held on {m.date + ' ' if m.date else ''}(「{q}」 [{n}])")
-            elif facet == "venue":
-                parts_ja.append(f"場所は「{q}」[{n}]")
-                parts_en.append(f"the venue was 「{q}」 [{n}]")
-            elif facet == "attendees":
-                parts_ja.append(f"出席者は「{q}」[{n}]")
-                parts_en.append(f"the attendees are given as 「{q}」 [{n}]")
-            else:
-                rest = "／".join(items[1:])
-                parts_ja.append(f"議題は「{q}」[{n}]" + (f"、{rest}" if rest else ""))
-                parts_en.append(f"the agenda is 「{q}」 [{n}]" + (f", then {rest}" if rest else ""))
-        names_ja = {"date": "開催日時", "venue": "場所", "attendees": "出席者", "agenda": "議題",
-                    "title": "会議名"}  # fmt: skip
-        names_en = {"date": "the date", "venue": "the venue", "attendees": "attendees",
-                    "agenda": "the agenda", "title": "the meeting's title"}  # fmt: skip
-        if lang == "ja":
-            if parts_ja:
-                sentences.append(f"{label}の" + "、".join(parts_ja) + "です。")
-            if missing:
-                sentences.append(
-                    f"{label}の議事録には"
-                    + "・".join(names_ja[f] for f in missing)
-                    + "の記載がありません。"
-                )
-        else:
-            if parts_en:
-                sentences.append(f"For {label}, " + "; ".join(parts_en) + ".")
-            if missing:
-                sentences.append(
-                    f"The minutes of {label} do not state "
-                    + " or ".join(names_en[f] for f in missing)
-                    + "."
-                )
-    if not sentences:
-        return None
-    return Answer(
-        question=question,
-        text="\n".join(sentences),
-        citations=tuple(citations),
-        found=bool(citations),
-        mode="meeting-info",
-        filters=filters,
-    )
-
-
-_ITEM_NUMBER = re.compile(r"(?:議事|議題)\s*([0-9]+(?:[-－‐][0-9]+)?)")
-_ITEM_ORDINAL = re.compile(r"最初|初め|最後|([0-9]+)番目")
-_ITEM_ORDINAL_EN = re.compile(
-    r"\b(first|second|third|fourth|fifth|last)\b (?:agenda )?item|\bitem (?:no\.? ?)?([0-9]+)\b",
-    re.IGNORECASE,
-)
-_EN_PLACE = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1}
-
-
-def asked_item(question: str, items: Sequence[str], meeting: Meeting) -> str | None:
-    """The agenda item a question names: by number (議事５, 議題１), by place (最初の議事,
-    3番目) or by its words (「意見交換は何番目の議事か」). None when it names none."""
-    q = nfkc(question)
-    number = _ITEM_NUMBER.search(q)
-    if number:
-        n = re.escape(number[1])
-        return next(
-            (x for x in items if re.search(rf"(?:議事|議題)\D{{0,2}}{n}(?![0-9])", nfkc(x))), None
-        )
-    place, place_en = _ITEM_ORDINAL.search(q), _ITEM_ORDINAL_EN.search(q)
-    k: int | None = None
-    if place and "議" in q[place.end() : place.end() + 4]:
-        k = 0 if place[0] in ("最初", "初め") else -1 if place[0] == "最後" else int(place[1]) - 1
-    elif place_en:
-        k = _EN_PLACE[place_en[1].lower()] if place_en[1] else int(place_en[2]) - 1
-    if k is not None:
-        return items[k] if -len(items) <= k < len(items) else None
-    terms = content_terms(question)
-    names = _scope_terms(terms, [meeting])  # the meeting's own name is not an item's
-    terms = [t for t in terms if t not in names]
-    return next((x for x in items if any(len(t) >= 2 and t in folded(x) for t in terms)), None)
-
-
-def _item_parts(
-    item: str, listing: Chunk, index: Any, citations: list[Citation]
-) -> tuple[str, str]:
-    """(ja, en): 「議事５ 意見交換」[1] cited on the agenda list, with the first statement
-    recorded under it (often the material it was explained with: 事務局から説明（資料７）)."""
-    cited = _cite(citations, listing, item)
-    first = min(
-        (c for c in getattr(index, "chunks", ()) if c.kind != "meta"
-         and c.meeting_id == listing.meeting_id and c.agenda == item),
-        key=lambda c: c.order,
-        default=None,
-    )  # fmt: skip
-    ja, en = f"議題は「{item}」[{cited.n}]", f"the item is 「{item}」 [{cited.n}]"
-    if first is None:
-        return ja, en
-    under = _cite(citations, first, first.text[:160])
-    return (
-        f"{ja}（最初の記録は「{under.quote}」[{under.n}]）",
-        f"{en} (first recorded under it: 「{under.quote}」 [{under.n}])",
-    )
-
-
-def _cite(citations: list[Citation], chunk: Chunk, quote: str) -> Citation:
-    """The citation of ``chunk`` already made, else a new one numbered next."""
-    known = next((x for x in citations if x.chunk.id == chunk.id and x.quote == quote), None)
-    if known is None:
-        known = Citation(n=len(citations) + 1, chunk=chunk, quote=quote)
-        citations.append(known)
-    return known
-
-
-def _resolve_meeting_refs(refs: Sequence[str], meetings: dict[str, Meeting]) -> list[str]:
-    """Filters.meetings may hold ids, file names or title substrings (as retrieval accepts)."""
-    out: list[str] = []
-    for ref in refs:
-        r = squash(ref).lower()
-        for mid, m in meetings.items():
-            if (
-                r
-                and (r in squash(m.file).lower() or r in squash(m.title).lower())
-                and mid not in out
-            ):
-                out.append(mid)
-    return out
 
 
 # --- Entry points ---------------------------------------------------------------------
@@ -829,7 +423,7 @@ def answer_stream(
     # Which sentence of a statement to quote: the question's topic words (an English
     # question's glossary translations); place names only select a meeting.
     terms = judge_terms(query)
-    scope = _scope_terms(terms, list(meetings.values()), whole_title=False)
+    scope = scope_terms(terms, list(meetings.values()), whole_title=False)
     terms = [t for t in terms if t not in scope]
 
     def built_in() -> Answer:
@@ -910,7 +504,7 @@ def _names_meeting_explicitly(question: str, meeting: Meeting) -> bool:
     """札幌では / 北海道の会議 / in Sapporo / the Hokkaido meeting — not a place that is only
     the topic (北海道の人手不足)."""
     q = squash(question).lower()
-    for k in _meeting_keys(meeting):
+    for k in meeting_keys(meeting):
         k = k.lower()
         if re.search(rf"{re.escape(k)}(?:市|道)?(?:では|で|の(?:\S{{0,8}}?)会議|会議|meeting)", q):
             return True

@@ -39,7 +39,10 @@ _EN_STOP = FRAME_WORDS
 # Meeting-info facets (asked about the meeting itself rather than what was said in it).
 _FACETS: dict[str, re.Pattern[str]] = {
     "date": re.compile(
-        r"いつ|日時|日付|開催日|何日|何月|日程|\bwhen\b|\bdate\b|what day", re.IGNORECASE
+        r"いつ|日時|日付|開催日|何日|何月|日程|\bwhen\b|\bdate\b|what day"
+        # the time of day and weekday are on the same 日時 line (13：30～15：30, （水）)
+        r"|何時|何曜|曜日|開始時刻|終了時刻|終わ|始ま|\bwhat time\b|\bweekday\b",
+        re.IGNORECASE,
     ),
     "venue": re.compile(
         r"どこ|場所|会場|開催地|\bwhere\b|\bvenue\b|\blocation\b|\bplace\b", re.IGNORECASE
@@ -52,7 +55,10 @@ _FACETS: dict[str, re.Pattern[str]] = {
     # 議事 of an item (議事１, 最初の議事), never 議事録 (the minutes themselves).
     "agenda": re.compile(
         r"議題|次第|議事\s*[0-9一二三四五六七八九十]|(?:最初|最後|初め|何番目|[0-9]+番目)の議事"
-        r"|議事項目|\bagenda\b",
+        r"|議事項目|\bagenda\b|(?:どの|何の)議事|議事の(?:最初|最後|項目|順番)|項目"
+        r"|一番(?:初め|最初|最後)に(?:扱|取り上げ)"
+        # the handout an item was explained with is recorded under the item (説明（資料５）)
+        r"|どの資料|何の資料|資料番号|\bhandouts?\b",
         re.IGNORECASE,
     ),
     # What the meeting is called / which one of a series it is (cited from its 会議名 fact).
@@ -81,8 +87,19 @@ _FACET_META = {
 # Words of a question about the meeting itself that are not a topic once its facet is known:
 # 「最初の議事」 (agenda), "session number" / 「この会合」 (title).
 FACET_FILLERS = {
-    "agenda": _words("最初 最後 初め 番目 何番目 資料 説明 item items first last very"),
-    "attendees": _words("確認 名簿 list names"),  # 出席者を確認したい
+    "agenda": _words(
+        """最初 最後 初め 番目 何番目 資料 説明 項目 一覧 一番初 一番最初 一番最後 取り上げ item items
+        first last very covered discussed handout handouts material materials used use explain
+        explained"""
+    ),
+    # 「西暦でいうと2023年の何月何日」「何時に終わる予定」 "when did it wrap up"
+    "date": _words(
+        """西暦 予定 開始 終了 時刻 時間 曜日 time start started finish finished end ended wrap
+        close closed begin began"""
+    ),
+    # 「どこのホテルの何階」: the kind of place is what 場所 answers
+    "venue": _words("ホテル 建物 部屋 hotel building room floor"),
+    "attendees": _words("確認 名簿 list names itself"),  # 出席者を確認したい
     "title": frozenset(
         ["会合", "正式", "名前", "name", "official", "number", "session", "sitting", "called"]
     ),
@@ -97,7 +114,8 @@ _ROLE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         # 有識者会議 is a meeting, not its members.
         "議員・委員",
         re.compile(
-            r"委員(?!会|長)|有識者(?!会議)|構成員|(?<!assembly )\bmembers?\b|\bexperts?\b",
+            r"委員(?!会|長)|有識者(?!会議)|構成員|(?<!assembly )\bmembers?\b"
+            r"|\bexperts?\b(?!'?\s*(?:panel|meeting|council|committee))",
             re.IGNORECASE,
         ),
     ),
@@ -106,7 +124,8 @@ _ROLE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         ROLE_OFFICIAL,
         re.compile(
-            r"説明員|(?<!事務)局長|本部長|教育長|警視総監|消防総監|技監|市場長|\bofficials?\b",
+            r"説明員|(?<!事務)局長|本部長|教育長|警視総監|消防総監|技監|市場長"
+            r"|\bofficials?\b(?! (?:name|title))",
             re.IGNORECASE,
         ),
     ),
@@ -114,13 +133,18 @@ _ROLE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 
 
 _QUESTION_HEAD = re.compile(r"^何[\u4e00-\u9fff]?")
+_KANJI_YEAR = re.compile(
+    r"[〇一二三四五六七八九]{2,}(?=年)|[〇一二三四五六七八九]*〇[〇一二三四五六七八九]*"
+)
 
 
 def content_terms(text: str) -> list[str]:
     """The question's topic words: NFKC + lowercase, script runs (kanji / katakana / Latin),
     minus question words, role words and one-character kanji (too ambiguous to count)."""
     out: list[str] = []
-    for t in _TERM.findall(nfkc(text).lower()):
+    # 二〇二三年 is the year 2023 (verbatim records write years digit by digit)
+    text = _KANJI_YEAR.sub(lambda m: _kanji_number(m[0]) or m[0], nfkc(text))
+    for t in _TERM.findall(text.lower()):
         # 何 and its counter are the question, not its topic: 何人増 -> 増 (dropped below).
         t = _QUESTION_HEAD.sub("", t.strip(".-+"))
         if not t or t in JA_STOP_WORDS or t in _EN_STOP or t in _FACET_WORDS:

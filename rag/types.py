@@ -144,9 +144,9 @@ class Statement:
     speaker: str | None = None  # a name when the minutes give one
     agenda: str | None = None
     topic: str | None = None  # ＜...＞ sub-heading
-    kind: str = "statement"  # "statement" | "meta"
+    # "statement" | "meta" | "procedural" (the chair running the sitting)
+    kind: str = "statement"
     record: str | None = None  # structured imports: the cited record (speechID, "row 12")
-    kind: str = "statement"  # "statement" | "meta" | "procedural" (the chair running the sitting)
     # (character offset in text, line number) where each source line's text starts: lets a
     # chunk cite the lines of its own sentences rather than the whole statement's span.
     line_map: tuple[tuple[int, int], ...] = ()

@@ -14,13 +14,11 @@ from rag.answer import (
     answer_stream,
     check_answer,
     is_followup,
-    is_meeting_info,
-    meeting_info_answer,
     resolve_followup,
-    titled_meetings,
 )
 from rag.compose import NOT_FOUND_EN, NOT_FOUND_JA, best_quote, extractive_answer, meeting_label
 from rag.config import Settings
+from rag.facts import asked_items, is_meeting_info, meeting_info_answer, titled_meetings
 from rag.question import content_terms, infer_roles, names_topic, survey_topic, term_coverage
 from rag.text import join_wrapped, squash
 from rag.types import Answer, Chunk, Citation, Filters, Hit, Meeting, expand_roles
@@ -198,6 +196,61 @@ def test_meeting_info_detection_ignores_topic_questions():
     assert is_meeting_info("When was the February 2023 Hokkaido meeting held?", MEETINGS)
     assert not is_meeting_info("Where was the third Hokkaido meeting held?", MEETINGS)
     assert is_meeting_info("What was the very first item on the agenda in Hokkaido?", MEETINGS)
+    # The time of day and the weekday are meeting facts; so is a year written in kanji.
+    assert is_meeting_info("道の推進会議は何曜日にやって、何時に終わった？", MEETINGS)
+    assert is_meeting_info("What time did the Hokkaido meeting start and finish?", MEETINGS)
+    assert is_meeting_info("推進会議は二〇二三年の何月何日でしたか", MEETINGS)
+    assert not is_meeting_info("推進会議は二〇二四年の何月何日でしたか", MEETINGS)
+    assert not is_meeting_info("ワークショップは何時に終わったか", MEETINGS)
+    assert is_meeting_info("推進会議の会場はどこのホテルの何階でしたか", MEETINGS)
+    assert is_meeting_info("When did the Hokkaido meeting wrap up?", MEETINGS)
+    assert is_meeting_info("札幌市の有識者会議の議題を一覧で教えてください", MEETINGS)
+    # "official name", "expert panel" and "second-meeting" name the meeting, not a role or topic.
+    assert is_meeting_info(
+        "What's the full name of the Sapporo expert panel whose second-meeting summary we have?",
+        MEETINGS,
+    )
+
+
+AGENDA = (
+    "議事１ 会議の進め方",
+    "議事２－１ 令和４年度の取組について",
+    "議事２－２ データ利活用ワーキンググループの取組報告",
+    "議事２－３ デジタル人材育成・確保ワーキンググループの取組報告",
+    "議事５ 意見交換",
+)
+WITH_AGENDA = {H_ID: replace(MEETINGS[H_ID], agenda=AGENDA)}
+
+
+@pytest.mark.parametrize(
+    ("question", "picked"),
+    [
+        ("推進会議ではどのワーキンググループから取組報告があった？", [2, 3]),
+        ("取組報告があったワーキンググループは、どれとどれ？", [2, 3]),
+        ("Which working groups reported on their activities at the Hokkaido meeting?", [2, 3]),
+        # the item a question names by its words: the one holding most of them
+        ("データ利活用ワーキンググループの取組報告はどの資料で説明された？", [2]),
+        # by place, with words between the place and the item
+        ("道の推進会議、議事の最後の項目は何だった？", [4]),
+        ("推進会議で一番初めに扱われた議事を教えてください。", [0]),
+    ],
+)
+def test_agenda_items_a_question_picks(question, picked):
+    assert is_meeting_info(question, WITH_AGENDA)
+    assert asked_items(question, AGENDA, WITH_AGENDA[H_ID]) == [AGENDA[i] for i in picked]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "ワーキンググループの予算について委員の意見は？",  # a topic beyond the item
+        "Which working groups discussed the budget?",
+        "どのワーキンググループで委員は何と言ったか",  # what was said under it
+        "推進会議で一番多く意見が出た議事の予算は？",
+    ],
+)
+def test_questions_beyond_the_agenda_are_not_meeting_facts(question):
+    assert not is_meeting_info(question, WITH_AGENDA)
     assert is_meeting_info("推進会議の出席者を確認したいんですが", MEETINGS)
 
 
@@ -383,6 +436,13 @@ def test_meeting_info_on_real_minutes(corpus_index):
         ("推進会議の最初の議事は何でしたか", ["議事１ 会議の進め方", "（資料１）"]),
         ("意見交換は何番目の議事で、どの資料が使われた？", ["議事５ 意見交換", "（資料７）"]),
         ("What was the last agenda item of the Hokkaido meeting?", ["議事５ 意見交換"]),
+        # items picked by a noun they hold, each with its handout
+        (
+            "Which working groups gave progress reports at the Hokkaido meeting?",
+            ["データ利活用ワーキンググループの取組報告", "デジタル人材育成", "（資料３）"],
+        ),
+        # the time and weekday are on the 日時 line
+        ("道の推進会議は何曜日にやって、何時に終わった？", ["（水）13：30 ～ 15：30"]),
     ],
 )
 def test_meeting_facts_on_real_minutes(corpus_index, question, quotes):

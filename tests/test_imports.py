@@ -58,3 +58,9 @@ def test_a_deferred_import_still_counts(tmp_path: Path) -> None:
     edges = import_graph.graph(tmp_path)
     assert edges["rag.a"] == {"rag.sub", "rag.sub.b"} and edges["rag.c"] == {"rag.a"}
     assert import_graph.cycles(edges) == [["rag.a", "rag.sub.b"]]
+
+
+def test_meeting_facts_sit_below_the_answer_stages() -> None:
+    edges = import_graph.graph()
+    assert "rag.facts" in edges["rag.answer"]
+    assert "rag.answer" not in import_graph.reachable(edges, "rag.facts")

@@ -232,7 +232,7 @@ def test_hand_checked_links_still_hold(tokyo2020: list[tuple[Path, Meeting]]) ->
 def test_who_was_absent_is_answered_from_the_roll(tokyo: Meeting) -> None:
     from types import SimpleNamespace
 
-    from rag.answer import is_meeting_info, meeting_info_answer
+    from rag.facts import is_meeting_info, meeting_info_answer
 
     index = SimpleNamespace(meetings={tokyo.id: tokyo}, chunks=chunk_meeting(tokyo, Settings()))
     question = "三宅しげき議員は欠席しましたか"
