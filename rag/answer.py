@@ -20,6 +20,8 @@ from rag.asked import KIND_LABELS, unmet_kinds
 from rag.compose import (
     NO_OTHER_EN,
     NO_OTHER_JA,
+    NO_SPEAKER_EN,
+    NO_SPEAKER_JA,
     extractive_answer,
     refusal,
     with_exchanges,
@@ -43,6 +45,7 @@ from rag.question import (
     judge_terms,
     names_topic,
     survey_topic,
+    unheard_speakers,
 )
 from rag.text import detect_lang, is_instruction, nfkc, squash, without_instructions
 from rag.types import (
@@ -401,6 +404,15 @@ def answer_stream(
             eff = replace(eff, meetings=tuple(named))
 
     all_hits = _search(index, query, max(CANDIDATES, settings.k), eff, settings)
+    # 「知事は何と言ったか」 over minutes where no governor speaks: nothing of theirs to cite.
+    unheard = () if filters.roles else unheard_speakers(query, index)
+    if unheard:
+        ja = detect_lang(question) == "ja"
+        who = ("・" if ja else " or ").join(unheard)
+        r = refusal(question, all_hits, eff)
+        r = replace(r, text=(NO_SPEAKER_JA if ja else NO_SPEAKER_EN).format(who=who))
+        yield from _final(r, question, notes)
+        return
     # Whether the minutes address the topic is judged on all candidates; 他には？ then answers
     # from the relevant statements not cited before.
     verdict = judge_candidates(index, query, all_hits, eff)

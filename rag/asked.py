@@ -59,7 +59,9 @@ _ASKS: dict[str, re.Pattern[str]] = {
         r"count|number|headcount|price|budget|cost)\b|\b(?:budget|cost|price)s? (?:for|of)\b|"
         # "What target number…", "what share of companies…": a figure as the question's head.
         r"\bwhat (?:\w+ ){0,2}?(?:number|figure|percentage|share|rate)\b|"
-        r"\btarget (?:value|figure|number)s?\b",
+        r"\btarget (?:value|figure|number)s?\b|\bwhat numeric(?:al)? (?:target|goal)\b(?!s)|"
+        # "what target did they set for the number of users": the number is the target
+        r"\b(?:what|which) (?:\w+ )?(?:target|goal)s?\b[^?]{0,40}\bnumber of\b",
         _I,
     ),
     WHO: re.compile(
@@ -374,6 +376,42 @@ def holds_counted(text: str, counters: tuple[str, ...], given: str = "") -> bool
     return any(m[1].replace(",", "") not in known for m in found)
 
 
+# A number asked for one group only (「法人企業のみを対象とした場合の実施率は？」, 大企業に限った,
+# 個人事業主を除いた): the group kept, as written before のみ / だけ / に限る / に絞る, and the group
+# left out, as written before を除く.
+_KEPT = re.compile(
+    r"([\u30a0-\u30ff\u3400-\u9fff々]{2,})(?:のみ|だけ(?!で(?:な|は))|に限(?:っ|定|る|り)|に絞)"
+)
+_LEFT_OUT = re.compile(r"([\u30a0-\u30ff\u3400-\u9fff々]{2,})を除(?:い|く|外)")
+_EXCLUDED = re.compile(r"除|以外|含まない|含めない|含めず|含まず")
+_SENTENCE_END = re.compile(r"[。！？!?\n]")
+
+
+def restricted_to(question: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(groups kept, groups left out) of a number question, as the question writes them."""
+    q = nfkc(question)
+    kept = tuple(dict.fromkeys(m[1] for m in _KEPT.finditer(q)))
+    return kept, tuple(dict.fromkeys(m[1] for m in _LEFT_OUT.finditer(q)))
+
+
+def stated_for(
+    text: str, kept: tuple[str, ...], left_out: tuple[str, ...], given: str = ""
+) -> bool:
+    """A sentence of ``text`` gives a number (one the question ``given`` does not name) with the
+    group kept, or with the group left out said to be left out. 「実施率が２２％というのは…対象に
+    個人事業主が含まれているからだ。法人企業のみを対象としたデータがあると…」 gives 22 % for all
+    firms, and no number for 法人企業 alone."""
+    known = set(re.findall(r"\d+", nfkc(given).replace(",", "")))
+    for sentence in _SENTENCE_END.split(nfkc(text)):
+        if not {n.replace(",", "") for n in re.findall(_NUM, sentence)} - known:
+            continue
+        if any(g in sentence for g in kept) or (
+            _EXCLUDED.search(sentence) and any(g in sentence for g in left_out)
+        ):
+            return True
+    return False
+
+
 def unmet_kinds(
     question: str,
     texts: list[str],
@@ -406,6 +444,13 @@ def unmet_kinds(
     )
     counters = asked_counters(question)
     if AMOUNT in held and counters and not any(holds_counted(t, counters, question) for t in texts):
+        held.discard(AMOUNT)
+    kept, left_out = restricted_to(question)
+    if (
+        AMOUNT in held
+        and (kept or left_out)
+        and not any(stated_for(t, kept, left_out, question) for t in texts)
+    ):
         held.discard(AMOUNT)
     if dated and _WHEN_SAID.search(nfkc(question)):
         held.add(WHEN)

@@ -39,6 +39,9 @@ NOT_STATED_JA = (
     "議事録にはこの話題についての発言がありますが、質問された{what}は述べられていません。"
 )
 NOT_STATED_EN = "The minutes discuss this topic but do not state the {what} asked for."
+# A kind of speaker the minutes never record (「知事は何と言ったか」 over an advisory meeting).
+NO_SPEAKER_JA = "この議事録には{who}の発言の記録がありません。"
+NO_SPEAKER_EN = "These minutes record no statement by the {who}."
 
 # --- Sentence choice ------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from rag.types import (
     ROLE_ASSEMBLY_MEMBER,
     ROLE_CHAIR,
     ROLE_HEAD,
+    ROLE_MEMBER,
     ROLE_OFFICIAL,
     ROLE_SECRETARIAT,
     expand_roles,
@@ -194,6 +195,33 @@ def roles_in(index: Any) -> frozenset[str]:
         roles = frozenset(c.role for c in getattr(index, "chunks", ()))
         index._roles_present = roles
     return roles
+
+
+# Speakers whose words a question may ask for although the minutes record none of their kind:
+# a head of government (知事, 市長, the mayor) or a chair at an advisory meeting.
+_HEARD_ROLES = (ROLE_HEAD, ROLE_CHAIR)
+_MINUTES_ROLES = frozenset([ROLE_MEMBER, ROLE_ASSEMBLY_MEMBER, ROLE_SECRETARIAT, ROLE_OFFICIAL])
+_SPOKE_EN = re.compile(
+    r"\b(?:say|says|said|answer(?:ed|s)?|repl(?:y|ied)|explain(?:ed|s)?|told|remarks?|spoke|speak"
+    r"|comment(?:ed|s)?|state[ds]?|greetings?|address(?:ed)?)\b",
+    re.IGNORECASE,
+)
+
+
+def unheard_speakers(question: str, index: Any) -> tuple[str, ...]:
+    """The speakers a question asks to hear (「知事は冒頭のあいさつで何と言っていましたか」, "what did
+    the mayor say…"), as it names them, when the minutes record no speaker of that kind and no
+    other kind the question names: nothing they said can be cited. Only over minutes (an index
+    with members or a secretariat speaking), and only when the question asks what was said."""
+    present = roles_in(index)
+    asked = infer_roles(question)
+    q = nfkc(question)
+    if not present & _MINUTES_ROLES or not asked or any(r in present for r in asked):
+        return ()
+    if not (_SAYS.search(q) or re.search(r"言|あいさつ|挨拶|意見", q) or _SPOKE_EN.search(q)):
+        return ()
+    found = (m[0] for role, pat in _ROLE_PATTERNS if role in _HEARD_ROLES for m in pat.finditer(q))
+    return tuple(dict.fromkeys(found))
 
 
 # A speaker named as the one who spoke (「小池知事は…」, 「教育長の答弁は」, 「知事本人は」), not as

@@ -19,7 +19,14 @@ from rag.answer import (
 from rag.compose import NOT_FOUND_EN, NOT_FOUND_JA, best_quote, extractive_answer, meeting_label
 from rag.config import Settings
 from rag.facts import asked_items, is_meeting_info, meeting_info_answer, titled_meetings
-from rag.question import content_terms, infer_roles, names_topic, survey_topic, term_coverage
+from rag.question import (
+    content_terms,
+    infer_roles,
+    names_topic,
+    survey_topic,
+    term_coverage,
+    unheard_speakers,
+)
 from rag.text import join_wrapped, squash
 from rag.types import Answer, Chunk, Citation, Filters, Hit, Meeting, expand_roles
 
@@ -689,3 +696,34 @@ def test_what_members_said_about_a_topic_cites_every_member_statement_naming_it(
     cited = {(c.chunk.meeting_id, c.chunk.order) for c in a.citations}
     assert a.found and len(naming) >= 3
     assert naming <= cited, naming - cited
+
+
+@pytest.mark.parametrize(
+    ("question", "unheard"),
+    [
+        ("知事は冒頭のあいさつで何と言っていましたか。", ("知事",)),
+        ("札幌の有識者会議で知事や市長は発言した？", ("知事", "市長")),
+        ("What did the mayor say about the new baseball stadium?", ("mayor",)),
+        ("座長は何と述べたか", ("座長",)),
+        # the governor as a topic, members as speakers: members speak in these minutes
+        ("知事への要望について委員は何と言ったか", ()),
+        # not asking what was said
+        ("知事の任期は何年か", ()),
+        ("FIWAREについて委員は何と言ったか", ()),
+    ],
+)
+def test_speakers_the_minutes_never_record(question, unheard):
+    assert unheard_speakers(question, INDEX) == unheard
+
+
+@pytest.mark.slow
+def test_a_speaker_the_minutes_never_record_is_not_quoted(corpus_index):
+    s = corpus_index.settings
+    a = answer("知事は冒頭のあいさつで何と言っていましたか。", corpus_index, settings=s)
+    assert_consistent(a)
+    assert not a.found and not a.citations and a.related
+    assert a.text == "この議事録には知事の発言の記録がありません。"
+    b = answer("What did the mayor say about FIWARE?", corpus_index, settings=s)
+    assert not b.found and b.text == "These minutes record no statement by the mayor."
+    # members speak in these minutes: their words on FIWARE are still the answer
+    assert answer("What did members say about FIWARE?", corpus_index, settings=s).found

@@ -23,6 +23,8 @@ from rag.asked import (
     held_kinds,
     holds_counted,
     holds_place,
+    restricted_to,
+    stated_for,
     unmet_kinds,
 )
 
@@ -47,6 +49,10 @@ from rag.asked import (
         ("FIWAREを採用することは正式に決まったのか", {DECIDED}),
         ("テレワークについて委員の意見は？", set()),
         ("What did members say about FIWARE?", set()),
+        # a target set for a number is a number; numerical target *items* are not
+        ("What target did the city set for the number of smartphone users?", {AMOUNT}),
+        ("What numeric target was set for smartphone users?", {AMOUNT}),
+        ("What did members say about the numerical targets of the strategy?", set()),
     ],
 )
 def test_asked_kinds(question, kinds):
@@ -266,3 +272,39 @@ def test_which_town_needs_a_named_town():
     drones = ["例えば自動運転やドローンなど、北海道だからこそできることがある。"]
     assert unmet_kinds(q, drones) == (PLACE,)
     assert unmet_kinds(q, ["上士幌町で自動運転バスの実証を行った。"]) == ()
+
+
+TELEWORK = (
+    "市内企業のテレワーク実施率が２２％というのは高い数字だが、対象に個人事業主が含まれているから"
+    "だと考えられる。法人企業のみを対象としたデータがあると実態が明確になるだろう。"
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "kept", "left_out"),
+    [
+        ("法人企業のみを対象とした場合のテレワーク実施率は何％？", ("法人企業",), ()),
+        ("法人企業だけに絞った実施率は？", ("法人企業",), ()),
+        ("個人事業主を除いた実施率は何％？", (), ("個人事業主",)),
+        # not a restriction: 「…だけでなく」「…だけでは」
+        ("国内だけでなく海外で売れた台数は？", (), ()),
+        ("講義だけでは身につかないという意見は？", (), ()),
+    ],
+)
+def test_restricted_to(question, kept, left_out):
+    assert restricted_to(question) == (kept, left_out)
+
+
+def test_a_number_for_one_group_must_be_stated_for_that_group():
+    # 22 % is stated for all firms (個人事業主 included); 法人企業 alone gets no number.
+    q = "法人企業のみを対象とした場合、札幌市内のテレワーク実施率は何％か。"
+    assert unmet_kinds(q, [TELEWORK])
+    assert unmet_kinds("個人事業主を除いたテレワーク実施率は何％？", [TELEWORK])
+    assert not unmet_kinds("札幌市内企業のテレワーク実施率は何％か。", [TELEWORK])
+    stated = "法人企業のみを対象とした場合、実施率は１５％だった。"
+    assert not unmet_kinds(q, [stated])
+    assert not unmet_kinds("個人事業主を除いた実施率は何％？", ["個人事業主を除くと１５％になる。"])
+    # the number the question itself gives is no answer
+    assert not stated_for(
+        "法人企業のみで２２％", ("法人企業",), (), given="２２％のうち法人企業のみは？"
+    )
