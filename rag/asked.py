@@ -366,12 +366,18 @@ def asked_counters(question: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(c for g in _COUNTER_GROUPS if unit in g for c in g))
 
 
+def _given_numbers(question: str) -> set[str]:
+    """The digit runs a question already names (179 in 「179市町村のうち何団体？」): a number it
+    gives is no answer to it."""
+    return set(re.findall(r"\d+", nfkc(question).replace(",", "")))
+
+
 def holds_counted(text: str, counters: tuple[str, ...], given: str = "") -> bool:
     """The text gives a number counted in one of ``counters`` (100人, 四十七名, ５億円, 3つ)
     other than one the question ``given`` already names (「179自治体のうち何団体？」 is not
     answered by 179市町村)."""
     unit = "|".join(re.escape(c) for c in sorted(counters, key=len, reverse=True))
-    known = set(re.findall(r"\d+", nfkc(given).replace(",", "")))
+    known = _given_numbers(given)
     found = re.finditer("(" + _NUM + r")\s*[十百千万億]*\s*(?:" + unit + ")", nfkc(text))
     return any(m[1].replace(",", "") not in known for m in found)
 
@@ -401,7 +407,7 @@ def stated_for(
     group kept, or with the group left out said to be left out. 「実施率が２２％というのは…対象に
     個人事業主が含まれているからだ。法人企業のみを対象としたデータがあると…」 gives 22 % for all
     firms, and no number for 法人企業 alone."""
-    known = set(re.findall(r"\d+", nfkc(given).replace(",", "")))
+    known = _given_numbers(given)
     for sentence in _SENTENCE_END.split(nfkc(text)):
         if not {n.replace(",", "") for n in re.findall(_NUM, sentence)} - known:
             continue

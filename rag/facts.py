@@ -136,10 +136,10 @@ def meeting_facets(question: str, meetings: dict[str, Meeting]) -> list[str]:
     """The facts of the meeting a question asks for: its facet words (rag.question), or the
     agenda when it picks items by a noun they hold (「どのワーキンググループから報告があった」)."""
     facets = asked_facets(question)
-    if not facets and any(
-        selected_items(question, m.agenda) for m in meetings.values() if m.agenda
-    ):
-        facets = ["agenda"]
+    if not facets:
+        nouns = _picked_nouns(question)
+        if nouns and any(_holding(m.agenda, nouns) for m in meetings.values()):
+            facets = ["agenda"]
     return facets
 
 
@@ -454,7 +454,13 @@ _PICK_EN = re.compile(r"\bwhich ((?:[a-z0-9.\-]+ ){0,2}[a-z0-9.\-]+)", re.IGNORE
 def selected_items(question: str, items: Sequence[str]) -> list[str]:
     """Every agenda item holding the noun the question picks by (「どのワーキンググループから取組
     報告があった」, "which working groups reported…" -> both working-group reports); [] when it
-    picks by no noun an item holds. 議事 and 資料 pick by number, not by a noun."""
+    picks by no noun an item holds."""
+    return _holding(items, _picked_nouns(question))
+
+
+def _picked_nouns(question: str) -> list[str]:
+    """The folded nouns a question picks items by (どの X, X はどれ, "which X" in Japanese).
+    議事 and 資料 pick by number, not by a noun."""
     q = nfkc(question)
     nouns = [folded(m[1] or m[2]) for m in _PICK_JA.finditer(q)]
     pick = _PICK_EN.search(q)
@@ -466,14 +472,20 @@ def selected_items(question: str, items: Sequence[str]) -> list[str]:
             if words.startswith(t.english.lower())
             for j in t.terms
         ]
-    nouns = [n for n in nouns if len(n) >= 2 and not re.search(r"議事|議題|資料|会議", n)]
+    return [n for n in nouns if len(n) >= 2 and not re.search(r"議事|議題|資料|会議", n)]
+
+
+def _holding(items: Sequence[str], nouns: Sequence[str]) -> list[str]:
     return [x for x in items if any(n in folded(x) for n in nouns)]
 
 
 def asked_items(question: str, items: Sequence[str], meeting: Meeting) -> list[str]:
     """The agenda items a question asks about: those it picks by a noun, else the one it names."""
+    picked = selected_items(question, items)
+    if picked:
+        return picked
     item = asked_item(question, items, meeting)
-    return selected_items(question, items) or ([item] if item is not None else [])
+    return [item] if item is not None else []
 
 
 def asked_item(question: str, items: Sequence[str], meeting: Meeting) -> str | None:

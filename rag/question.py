@@ -201,8 +201,10 @@ def roles_in(index: Any) -> frozenset[str]:
 # a head of government (知事, 市長, the mayor) or a chair at an advisory meeting.
 _HEARD_ROLES = (ROLE_HEAD, ROLE_CHAIR)
 _MINUTES_ROLES = frozenset([ROLE_MEMBER, ROLE_ASSEMBLY_MEMBER, ROLE_SECRETARIAT, ROLE_OFFICIAL])
-_SPOKE_EN = re.compile(
-    r"\b(?:say|says|said|answer(?:ed|s)?|repl(?:y|ied)|explain(?:ed|s)?|told|remarks?|spoke|speak"
+# Asks what was said: _SAYS's verbs, 言 / あいさつ / 意見, or an English verb of saying.
+_SPOKE = re.compile(
+    r"言|あいさつ|挨拶|意見"
+    r"|\b(?:say|says|said|answer(?:ed|s)?|repl(?:y|ied)|explain(?:ed|s)?|told|remarks?|spoke|speak"
     r"|comment(?:ed|s)?|state[ds]?|greetings?|address(?:ed)?)\b",
     re.IGNORECASE,
 )
@@ -218,7 +220,7 @@ def unheard_speakers(question: str, index: Any) -> tuple[str, ...]:
     q = nfkc(question)
     if not present & _MINUTES_ROLES or not asked or any(r in present for r in asked):
         return ()
-    if not (_SAYS.search(q) or re.search(r"言|あいさつ|挨拶|意見", q) or _SPOKE_EN.search(q)):
+    if not (_SAYS.search(q) or _SPOKE.search(q)):
         return ()
     found = (m[0] for role, pat in _ROLE_PATTERNS if role in _HEARD_ROLES for m in pat.finditer(q))
     return tuple(dict.fromkeys(found))
