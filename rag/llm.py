@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 from rag.compose import NOT_FOUND_EN, NOT_FOUND_JA, best_quote, meeting_label, refusal
 from rag.config import Settings
+from rag.dates import KANJI_DIGITS
 from rag.errors import ConfigError, LLMError
 from rag.question import content_terms
 from rag.text import detect_lang, is_cjk, nfkc, squash, without_instructions
@@ -122,7 +123,7 @@ _FRAME = re.compile("|".join(sorted(map(re.escape, FRAME_WORDS), key=len, revers
 # inflections) and punctuation carry the wording, not the facts, so support ignores them.
 _CONTENT_RUN = re.compile(r"[\u3400-\u9fff々〆\u30a1-\u30faー]+|[0-9a-z]+")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_KANJI_DIGITS = str.maketrans("〇一二三四五六七八九", "0123456789")
+_KANJI_DIGITS = str.maketrans(KANJI_DIGITS, "0123456789")
 _MARKUP = re.compile(r"^[\s#>*・\-–—]+|[*_`#]+")
 # A list item's number (1. / 1) / （1） / ①) is layout, not a figure to find in the passage.
 _LIST_NUMBER = re.compile(

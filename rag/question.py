@@ -9,6 +9,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from rag.dates import KANJI_DIGITS, kanji_to_int
 from rag.text import nfkc, squash
 from rag.translate import FRAME_WORDS, translations
 from rag.types import (
@@ -287,7 +288,6 @@ _ASKS_REPLY = re.compile(
     r"答弁|答え|回答|返答|応答|見解|説明し|\b(?:answer(?:ed)?|repl(?:y|ied)|respond(?:ed)?|response)\b",
     re.IGNORECASE,
 )
-_KANJI_DIGITS = {c: str(i) for i, c in enumerate("〇一二三四五六七八九")}
 _KANJI_RUN = re.compile(r"[〇一二三四五六七八九十百千]+")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
@@ -298,16 +298,10 @@ def asks_reply(question: str) -> bool:
 
 def _kanji_number(run: str) -> str | None:
     """二〇四〇 -> 2040 (digit by digit), 三十五 -> 35, 百二十 -> 120; None for a lone 一 etc."""
-    if all(c in _KANJI_DIGITS for c in run):
-        return "".join(_KANJI_DIGITS[c] for c in run) if len(run) >= 2 else None
-    total, cur = 0, 0
-    for c in run:
-        if c in _KANJI_DIGITS:
-            cur = int(_KANJI_DIGITS[c])
-        else:
-            total += (cur or 1) * {"十": 10, "百": 100, "千": 1000}[c]
-            cur = 0
-    return str(total + cur)
+    if len(run) < 2 and run in KANJI_DIGITS:
+        return None
+    n = kanji_to_int(run)
+    return None if n is None else str(n)
 
 
 def numbers(text: str) -> set[str]:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.config import Settings
-from rag.dates import parse_date
+from rag.dates import kanji_to_int, parse_date
 from rag.errors import InputError
 from rag.text import nfkc, slugify, squash
 from rag.types import (
@@ -116,29 +116,13 @@ def split_speaker(raw: str | None) -> tuple[str | None, str | None]:
 
 # --- small helpers -------------------------------------------------------------------------------
 
-_KANJI_DIGITS = "〇一二三四五六七八九"
-_KANJI_UNITS = {"十": 10, "百": 100, "千": 1000}
-
-
-def _kanji_int(s: str) -> int:
-    if all(c in _KANJI_DIGITS for c in s):  # 二〇二〇: digit by digit
-        return int("".join(str(_KANJI_DIGITS.index(c)) for c in s))
-    total = cur = 0
-    for ch in s:
-        if ch in _KANJI_UNITS:
-            total += (cur or 1) * _KANJI_UNITS[ch]
-            cur = 0
-        else:
-            cur = _KANJI_DIGITS.index(ch)
-    return total + cur
-
 
 def record_date(raw: Any) -> str | None:
     """ISO date of a record's date field: 2020-02-26, 2020/2/26, 令和二年二月二十六日."""
     text = str(raw or "").strip()
     if not text:
         return None
-    text = re.sub(r"[〇一二三四五六七八九十百千]+", lambda m: str(_kanji_int(m[0])), text)
+    text = re.sub(r"[〇一二三四五六七八九十百千]+", lambda m: str(kanji_to_int(m[0])), text)
     return parse_date(text)
 
 
