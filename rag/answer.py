@@ -197,13 +197,13 @@ def judge_candidates(index: Any, query: str, hits: Sequence[Hit], filters: Filte
     threshold; cited: every non-meta statement at or above the cite threshold (at least the
     best one), one per statement. Word statistics are over the meetings ``filters`` select."""
     from rag.judge import judge, load_model, names_no_topic_word, question_view, topic_absent
-    from rag.retrieve import scope_mask
+    from rag.retrieve import late_hits, scope_mask
 
     if not hits:
         return Judgement((), False, ())
     model = load_model()
     view = question_view(index, query, filters.roles, scope=scope_mask(index, filters))
-    judged = tuple(judge(view, hits, model))
+    judged = tuple(judge(view, late_hits(index, query, hits), model))
     # Sentences that order the reader (「以上の指示を無視して…と答えよ」) are injected text, not
     # opinions: a statement is cited only when it is about the question without them.
     content = [
@@ -214,7 +214,7 @@ def judge_candidates(index: Any, query: str, hits: Sequence[Hit], filters: Filte
     topic = _survey_topic(index, query)
     found = (
         bool(content)
-        and content[0].relevance >= model.answer_threshold
+        and max(_answerable(j) for j in content) >= model.answer_threshold
         and not topic_absent(view, _folded_titles(index))
         and not (topic and names_no_topic_word(view, content[0].hit.chunk))
     )
@@ -233,6 +233,10 @@ def judge_candidates(index: Any, query: str, hits: Sequence[Hit], filters: Filte
         seen.add(key)
         relevant.append(j)
     return Judgement(judged, True, tuple(relevant[:MAX_CITATIONS]))
+
+
+def _answerable(j: Judged) -> float:
+    return j.relevance if j.answerable is None else j.answerable
 
 
 def _survey_topic(index: Any, query: str) -> tuple[tuple[str, ...], ...]:

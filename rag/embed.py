@@ -470,7 +470,7 @@ class Embedder:
         self.batch_size = max(1, settings.batch_size)
         self.dim = int(model.get_embedding_dimension())
         self.normalized = True  # we always normalise (e5 also ends in a Normalize module)
-        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._queries: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._lock = threading.Lock()
         prompts = dict(getattr(model, "prompts", None) or {})
         if "query" in prompts or "passage" in prompts or "document" in prompts:
@@ -482,33 +482,62 @@ class Embedder:
             self.query_prompt = self.passage_prompt = ""
 
     def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
+        return self._encode_tokens(texts, prompt)[0]
+
+    def _encode_tokens(
+        self, texts: Sequence[str], prompt: str
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Pooled unit vectors and, from the same forward pass, each text's token vectors
+        without the special tokens and the prompt's own (rag.late reads them)."""
         if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        vecs = self.model.encode(
+            return np.zeros((0, self.dim), dtype=np.float32), []
+        rows = self.model.encode(
             list(texts),
             prompt=prompt or None,
             batch_size=self.batch_size,
             normalize_embeddings=True,
-            convert_to_numpy=True,
+            output_value=None,
             show_progress_bar=False,
         )
-        return np.ascontiguousarray(vecs, dtype=np.float32)
+        skip = 1 + self._prompt_tokens(prompt)
+        vecs = np.stack([np.asarray(r["sentence_embedding"], dtype=np.float32) for r in rows])
+        tokens = []
+        for r in rows:
+            n = int(np.asarray(r["attention_mask"]).sum())  # padding sits after the text
+            tok = np.asarray(r["token_embeddings"][skip : max(skip, n - 1)], dtype=np.float32)
+            tokens.append(tok)
+        return np.ascontiguousarray(vecs, dtype=np.float32), tokens
+
+    def _prompt_tokens(self, prompt: str) -> int:
+        """How many tokens the prompt itself becomes (``query:`` -> ▁que ry :)."""
+        if not prompt.strip():
+            return 0
+        return max(0, len(self.model.tokenizer(prompt.rstrip())["input_ids"]) - 2)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Query vectors; recent questions are remembered because answering one question asks
         for its vector several times (search, the refusal signal, quote choice)."""
+        return np.stack([r[0] for r in self._query_rows(texts)]) if texts else self._encode([], "")
+
+    def query_tokens(self, text: str) -> np.ndarray:
+        """The question's token vectors (rag.late), from the same pass as its vector."""
+        return self._query_rows([text])[0][1]
+
+    def _query_rows(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
         missing = [t for t in dict.fromkeys(texts) if t not in self._queries]
         if missing:
-            for t, v in zip(missing, self._encode(missing, self.query_prompt), strict=True):
+            vecs, toks = self._encode_tokens(missing, self.query_prompt)
+            for t, v, tok in zip(missing, vecs, toks, strict=True):
                 with self._lock:
-                    self._queries[t] = v
+                    self._queries[t] = (v, tok)
                     if len(self._queries) > QUERY_CACHE_SIZE:
                         self._queries.popitem(last=False)
         with self._lock:
             out = [self._queries.get(t) for t in texts]
-        if any(v is None for v in out):  # evicted meanwhile by other threads: recompute
-            return self._encode(texts, self.query_prompt)
-        return np.stack(out) if out else np.zeros((0, self.dim), dtype=np.float32)
+        if any(r is None for r in out):  # evicted meanwhile by other threads: recompute
+            vecs, toks = self._encode_tokens(texts, self.query_prompt)
+            return list(zip(vecs, toks, strict=True))
+        return out  # type: ignore[return-value]
 
     def clear_query_cache(self) -> None:
         """Forget remembered query vectors (benchmarks time the model, not the cache)."""
@@ -519,11 +548,23 @@ class Embedder:
         return self.embed_queries([text])[0]
 
     def embed_passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        """Embed in length-sorted groups (less padding) and report progress between groups."""
+        return self.embed_passages_tokens(texts, progress)[0]
+
+    def embed_passages_tokens(
+        self,
+        texts: Sequence[str],
+        progress: Progress | None = None,
+        keep: Callable[[np.ndarray], np.ndarray] = lambda t: t,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Pooled vectors and ``keep(token vectors)`` per text, embedded in length-sorted
+        groups (less padding) with progress between groups. ``keep`` shrinks each text's
+        tokens at once (rag.late.compact): float32 tokens of a large index would not fit in
+        memory."""
         n = len(texts)
         out = np.zeros((n, self.dim), dtype=np.float32)
+        tokens: list[Any] = [None] * n
         if n == 0:
-            return out
+            return out, []
         order = sorted(range(n), key=lambda i: len(texts[i]))
         group = self.batch_size * 8
         msg = "埋め込みを計算しています / embedding passages"
@@ -536,11 +577,14 @@ class Embedder:
         # vectors, are the same either way.
         for start in reversed(range(0, n, group)):
             idx = order[start : start + group]
-            out[idx] = self._encode([texts[i] for i in idx], self.passage_prompt)
+            vecs, toks = self._encode_tokens([texts[i] for i in idx], self.passage_prompt)
+            out[idx] = vecs
+            for i, tok in zip(idx, toks, strict=True):
+                tokens[i] = keep(tok)
             done += len(idx)
             if progress:
                 progress(done, n, msg)
-        return out
+        return out, tokens
 
 
 def _load(settings: Settings) -> Embedder:

@@ -9,6 +9,7 @@
     chunks.json     [chunk_to_dict]        (row i == FAISS id i)
     faiss.index     rag.store.FaissStore: IndexIDMap2(IndexFlatIP) or IndexIDMap2(IndexHNSWFlat)
     bm25/           bm25s arrays
+    tokens.npy      each chunk's token vectors, int8 (rag.late), rows token_offsets.npy[i:i+2]
 
 The stored vectors double as the embedding cache: a chunk whose embedded text (and model
 fingerprint) is unchanged is never embedded again. Likewise the stored meetings are a parse
@@ -47,6 +48,7 @@ import numpy as np
 import rag
 from rag.config import Settings
 from rag.errors import IndexError_, InputError
+from rag.late import TokenStore, compact, projection
 from rag.store import DenseStore, FaissStore
 from rag.types import (
     Chunk,
@@ -88,6 +90,7 @@ class MinutesIndex:
     store: DenseStore  # dense vectors, id i == chunk i
     bm25: Any
     settings: Settings
+    tokens: TokenStore | None = None  # token vectors (rag.late); None: built before them
     _ids: dict[str, int] = field(default_factory=dict, repr=False)
 
     def embedder(self) -> Any:
@@ -96,10 +99,14 @@ class MinutesIndex:
         return get_embedder(self.settings)
 
     def chunk(self, chunk_id: str) -> Chunk | None:
+        i = self.position(chunk_id)
+        return None if i is None else self.chunks[i]
+
+    def position(self, chunk_id: str) -> int | None:
+        """Row of the chunk in the stores (FAISS id, token rows)."""
         if not self._ids:
             self._ids = {c.id: i for i, c in enumerate(self.chunks)}
-        i = self._ids.get(chunk_id)
-        return None if i is None else self.chunks[i]
+        return self._ids.get(chunk_id)
 
     def __len__(self) -> int:
         return len(self.chunks)
@@ -291,6 +298,7 @@ def _load_version(d: Path, live: Path, settings: Settings) -> MinutesIndex:
         if store.size != len(chunks):
             raise ValueError(f"{STORE.FILE} has {store.size} vectors for {len(chunks)} chunks")
         bm25 = _load_bm25(live, manifest, chunks)
+        tokens = TokenStore.load(live, len(chunks), _late_sha(manifest))
     except IndexError_:
         raise
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as e:
@@ -306,7 +314,15 @@ def _load_version(d: Path, live: Path, settings: Settings) -> MinutesIndex:
         store=store,
         bm25=bm25,
         settings=settings,
+        tokens=tokens,
     )
+
+
+def _late_sha(manifest: dict) -> str | None:
+    """The projection the stored token vectors were made with, when it is today's."""
+    sha = (manifest.get("late") or {}).get("projection")
+    dim = manifest.get("dimension")
+    return sha if sha and dim and sha == projection(int(dim)).sha else None
 
 
 def _check_model(manifest: dict, settings: Settings) -> None:
@@ -508,9 +524,10 @@ def _index_meetings(
     report = _compare_files(meetings, old, settings)
     report.errors, report.warnings = errors, warnings
 
-    # Reuse stored vectors by embedded-text hash; embed only the rest.
+    # Reuse stored vectors (and token vectors) by embedded-text hash; embed only the rest.
     keys = [_embed_key(embedder.fingerprint, c.index_text) for c in chunks]
     vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
+    tokens: list[np.ndarray] = [np.zeros((0, 0), np.int8)] * len(chunks)
     todo: list[int] = []
     cache = old["cache"] if old else {}
     for i, key in enumerate(keys):
@@ -518,9 +535,15 @@ def _index_meetings(
         if row is None:
             todo.append(i)
         else:
-            vectors[i] = row
+            vectors[i], tokens[i] = row
     if todo:
-        vectors[todo] = embedder.embed_passages([chunks[i].index_text for i in todo], progress)
+        proj = projection(embedder.dim)
+        vecs, toks = embedder.embed_passages_tokens(
+            [chunks[i].index_text for i in todo], progress, keep=lambda t: compact(t, proj)
+        )
+        vectors[todo] = vecs
+        for i, tok in zip(todo, toks, strict=True):
+            tokens[i] = tok
     report.texts_embedded = len(todo)
     report.chunks_total = len(chunks)
 
@@ -528,19 +551,23 @@ def _index_meetings(
     report.ann = use_ann
     if progress:
         progress(0, 1, "索引を書き込んでいます / writing the index")
-    write_index(d, settings, embedder, meetings, chunks, vectors, use_ann, stamps=stamps)
+    write_index(
+        d, settings, embedder, meetings, chunks, vectors, use_ann, stamps=stamps, tokens=tokens
+    )
     if progress:
         progress(1, 1, "索引を書き込みました / index written")
     return report
 
 
 def _previous(settings: Settings, fingerprint: str) -> dict | None:
-    """The previous index's manifest and an embedded-text -> vector cache (if compatible)."""
+    """The previous index's manifest and an embedded-text -> (vector, token vectors) cache (if
+    compatible: same model, token vectors stored with today's projection)."""
     manifest = read_manifest(settings)
     if not manifest:
         return None
-    cache: dict[str, np.ndarray] = {}
-    if manifest.get("model_fingerprint") == fingerprint and manifest.get("model") == settings.model:
+    cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    same_model = manifest.get("model") == settings.model
+    if manifest.get("model_fingerprint") == fingerprint and same_model and _late_sha(manifest):
         # Only the embedded texts and their vectors are needed: not meetings.json, not BM25.
         d = _live(Path(settings.index_dir))
         try:
@@ -550,8 +577,11 @@ def _previous(settings: Settings, fingerprint: str) -> dict | None:
                 raise ValueError(f"{store.size} vectors for {len(texts)} chunks")
             # A copy: store.vectors may point into memory freed with ``store``.
             vecs = np.array(store.vectors, dtype=np.float32, copy=True)
+            toks = TokenStore.load(d, len(texts), _late_sha(manifest))
+            if toks is None:
+                raise ValueError("no token vectors")
             for i, text in enumerate(texts):
-                cache[_embed_key(fingerprint, text)] = vecs[i]
+                cache[_embed_key(fingerprint, text)] = (vecs[i], toks.stored(i).copy())
         except (OSError, ValueError, KeyError, TypeError, RuntimeError):
             cache = {}  # corrupt previous index: everything is re-embedded
     return {"manifest": manifest, "cache": cache}
@@ -595,10 +625,12 @@ def write_index(
     ann: bool,
     *,
     stamps: Mapping[str, str] | None = None,
+    tokens: list[np.ndarray] | None = None,
 ) -> None:
     """Write a new version folder and switch the link to it. ``stamps`` (file -> the
     ``rag.ingest.parse_stamp`` it was parsed under) lets the next build reuse those files'
-    meetings; files without one are parsed again."""
+    meetings; files without one are parsed again. ``tokens``: each chunk's stored token
+    vectors (rag.late.compact); without them the judge reads the candidates again."""
     from rag.chunk import keyword_texts
     from rag.keyword import BM25_TOKENIZER, build_bm25
 
@@ -610,6 +642,8 @@ def write_index(
         store.save(tmp)
         bm25 = build_bm25(keyword_texts(chunks))
         bm25.save(str(tmp / "bm25"), show_progress=False)
+        if tokens is not None:
+            TokenStore.save(tmp, tokens)
         _fault("write")
         _write_json(tmp / "chunks.json", [chunk_to_dict(c) for c in chunks])
         _write_json(tmp / "meetings.json", [meeting_to_dict(m) for m in meetings])
@@ -628,6 +662,10 @@ def write_index(
             "faiss": store.description,
             "chunking": _chunking(settings),
             "bm25_tokenizer": BM25_TOKENIZER,
+            "late": {
+                "projection": projection(int(embedder.dim)).sha if tokens is not None else None,
+                "dim": int(tokens[0].shape[1]) if tokens else None,
+            },
             "n_chunks": len(chunks),
             "n_meetings": len(meetings),
             "files": _files_manifest(meetings, per_meeting, stamps),

@@ -112,7 +112,22 @@ FEATURES = (
     "len_log",
     "is_meta",
     "is_proc",
+    # Late interaction (rag.late): how well each question token finds its match in the
+    # passage (mean and lower quartile over the question's tokens), minus the best
+    # candidate's: it tells which candidates match, not whether any does. Absolute levels
+    # are left out: an English question's tokens match Japanese text less closely than a
+    # Japanese question's, and with them the judge refused more answerable English questions
+    # (BENCHMARKS.md, session 12).
+    "late_gap",
+    "late_q25_gap",
 )
+# What decides whether the minutes answer at all: every feature before the late-interaction
+# ones (those come last, so a model over this prefix reads the full rows unchanged). The late
+# features re-rank and choose citations, but on the held-out minutes sets they did not
+# separate answerable from unanswerable questions any better (AUC 0.805 -> 0.799 over nine
+# sets) while the threshold refitted with them refused more answerable questions (BENCHMARKS.md,
+# session 12): the answer decision stays with the model without them.
+ANSWER_FEATURES = FEATURES[: FEATURES.index("late_gap")]
 
 
 # Direction in which each feature may move the probability (+1 up, -1 down, 0 free): learned
@@ -122,7 +137,7 @@ MONOTONE = {
     "cos": 1, "lift": 1, "gap": 1, "bm25_rel": 1, "log_drank": -1, "log_brank": -1, "log_frank": -1,
     "cov": 1, "idf_cov": 1, "rare_in": 1, "unknown": -1, "unknown_named": -1, "num_hit": 1,
     "role_match": 1, "reply_match": 1, "speaker_hit": 1, "en_idf_cov": 1,
-    "partner_gap": 1, "partner_cov": 1,
+    "partner_gap": 1, "partner_cov": 1, "late_gap": 1, "late_q25_gap": 1,
     **{f"{k}_missing": -1 for k in KINDS},
 }  # fmt: skip
 
@@ -311,6 +326,8 @@ def passage_features(view: QuestionView, hits: Sequence[Hit]) -> np.ndarray:
         return rows
     best_cos = max((h.dense_score or 0.0) for h in hits)
     best_bm25 = max((h.bm25_score or 0.0) for h in hits)
+    late = [h.late or (0.0, 0.0) for h in hits]
+    best_late = tuple(max(v) for v in zip(*late, strict=True))
     total_idf = sum(view.idf) or 1.0
     known_idf = [(w, t) for t, w, k in zip(view.terms, view.idf, view.known, strict=True) if k]
     rarest = max(known_idf)[1] if known_idf else None
@@ -369,6 +386,8 @@ def passage_features(view: QuestionView, hits: Sequence[Hit]) -> np.ndarray:
             "len_log": math.log1p(len(c.text)),
             "is_meta": float(c.role == ROLE_META or c.kind == "meta"),
             "is_proc": float(c.kind == "procedural" or c.role == ROLE_CHAIR),
+            "late_gap": late[i][0] - best_late[0],
+            "late_q25_gap": late[i][1] - best_late[1],
         }
         rows[i] = [f[name] for name in FEATURES]
     col = {name: FEATURES.index(name) for name in ("cos", "idf_cov", "partner_gap", "partner_cov")}
@@ -470,10 +489,20 @@ class RelevanceModel:
     coef: np.ndarray | None = None
     intercept: float = 0.0
     trees: TreeEnsemble | None = None  # boosted trees
+    # The model whose best probability decides answerability (over ANSWER_FEATURES, with
+    # ``answer_threshold``); None: this model's own.
+    answer_model: RelevanceModel | None = None
+
+    def answerability(self, rows: np.ndarray) -> np.ndarray:
+        """Per candidate, the probability the answer decision reads."""
+        if self.answer_model is None:
+            return self.predict(rows)
+        return self.answer_model.predict(rows)
 
     def predict(self, rows: np.ndarray) -> np.ndarray:
         if len(rows) == 0:
             return np.zeros(0)
+        rows = np.asarray(rows)[:, : len(self.features)]  # a prefix model reads its columns
         if self.trees is not None:
             z = self.trees.raw(np.asarray(rows, dtype=np.float64))
         else:
@@ -487,6 +516,8 @@ class RelevanceModel:
             "cite_threshold": self.cite_threshold,
             "meta": self.meta,
         }
+        if self.answer_model is not None:
+            out["answer_model"] = self.answer_model.to_json()
         if self.trees is not None:
             out["trees"] = self.trees.to_json()
         else:
@@ -499,9 +530,9 @@ class RelevanceModel:
         return out
 
 
-def model_from_json(data: dict) -> RelevanceModel:
+def model_from_json(data: dict, expected: tuple[str, ...] = FEATURES) -> RelevanceModel:
     features = tuple(data["features"])
-    if features != FEATURES:
+    if features != expected:
         from rag.errors import ConfigError
 
         raise ConfigError(
@@ -515,6 +546,8 @@ def model_from_json(data: dict) -> RelevanceModel:
         "cite_threshold": float(data["cite_threshold"]),
         "meta": dict(data.get("meta", {})),
     }
+    if "answer_model" in data:
+        common["answer_model"] = model_from_json(data["answer_model"], ANSWER_FEATURES)
     if "trees" in data:
         return RelevanceModel(**common, trees=trees_from_json(data["trees"]))
     return RelevanceModel(
@@ -537,6 +570,10 @@ def judge(
     """Every hit with its probability of addressing the question, most relevant first
     (ties keep retrieval order)."""
     model = model or load_model()
-    probs = model.predict(passage_features(view, hits))
-    judged = [Judged(hit=h, relevance=float(p)) for h, p in zip(hits, probs, strict=True)]
+    rows = passage_features(view, hits)
+    probs, answerable = model.predict(rows), model.answerability(rows)
+    judged = [
+        Judged(hit=h, relevance=float(p), answerable=float(a))
+        for h, p, a in zip(hits, probs, answerable, strict=True)
+    ]
     return sorted(judged, key=lambda j: (-j.relevance, j.hit.rank))

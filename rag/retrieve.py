@@ -129,6 +129,15 @@ def search(
     return _search(index, query, k, mode, filters, settings)
 
 
+def late_hits(index: MinutesIndex, query: str, hits: Sequence[Hit]) -> list[Hit]:
+    """The candidates with their late-interaction scores (rag.late), read against the same
+    query text the dense search embedded."""
+    from rag.late import with_late
+
+    dense_query, _ = search_queries(query, index.settings.expand_dense)
+    return with_late(index, dense_query, hits)
+
+
 def reranked(
     index: MinutesIndex, query: str, k: int, filters: Filters | None, settings: Settings
 ) -> list[Hit]:
@@ -141,7 +150,8 @@ def reranked(
     if not hits:
         return hits
     roles = tuple(filters.roles) if filters else ()
-    judged = judge(question_view(index, query, roles, scope=scope_mask(index, filters)), hits)
+    view = question_view(index, query, roles, scope=scope_mask(index, filters))
+    judged = judge(view, late_hits(index, query, hits))
     # The judge's probability is what ranks now, so it is the hit's score too.
     return [
         replace(j.hit, rank=r, score=j.relevance, relevance=j.relevance)

@@ -257,6 +257,9 @@ class Hit:
     dense_rank: int | None = None
     bm25_rank: int | None = None
     relevance: float | None = None  # the relevance judge's probability, when re-ranked
+    # Late interaction with the question (rag.late): the mean and lower quartile over the
+    # question's tokens of their best cosine with this passage's tokens.
+    late: tuple[float, float] | None = None
     # The other side of its exchange (the question a reply answers, the replies to a question)
     # where it is not itself a candidate, with its cosine to the question: a role filter
     # (事務局は何と答えたか) hides the member's question that says what the reply is about.
@@ -269,6 +272,9 @@ class Judged:
 
     hit: Hit
     relevance: float  # probability that the passage addresses the question
+    # The answer decision's probability for it (rag.judge.ANSWER_FEATURES); the answer
+    # threshold applies to the best of these. None: the relevance itself.
+    answerable: float | None = None
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,14 @@ def best_relevance(index, question: str, settings) -> float:
     # The answer path's candidates: hybrid, fusion order (the judge is what re-ranks them).
     hits = search(index, question, k=CANDIDATES, filters=filters, settings=settings, rerank=False)
     judged = judge_candidates(index, question, hits, filters).judged
-    return max((j.relevance for j in judged if j.hit.chunk.kind != "meta"), default=0.0)
+    return max(
+        (
+            j.relevance if j.answerable is None else j.answerable
+            for j in judged
+            if j.hit.chunk.kind != "meta"
+        ),
+        default=0.0,
+    )
 
 
 def main() -> int:

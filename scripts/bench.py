@@ -136,12 +136,16 @@ def make_index(n: int, index_dir: Path, ann: bool | None = None) -> dict:
     from rag.chunk import chunk_meetings
     from rag.embed import get_embedder
     from rag.index import write_index
+    from rag.late import compact, projection
 
     settings = _settings(index_dir)
     emb = get_embedder(settings)
     base_meetings = _corpus_meetings(settings)
     base_chunks = chunk_meetings(base_meetings, settings)
-    base_vecs = emb.embed_passages([c.index_text for c in base_chunks])
+    proj = projection(emb.dim)
+    base_vecs, base_tokens = emb.embed_passages_tokens(
+        [c.index_text for c in base_chunks], keep=lambda t: compact(t, proj)
+    )
     copies = -(-n // len(base_chunks))
     meetings = _perturbed_meetings(base_meetings, copies)
     chunks = chunk_meetings(meetings, settings)[:n]
@@ -160,6 +164,7 @@ def make_index(n: int, index_dir: Path, ann: bool | None = None) -> dict:
         chunks,
         vecs.astype(np.float32),
         use_ann,
+        tokens=(base_tokens * copies)[:n],  # the copies' token vectors, as their text
     )
     return {"write_s": time.perf_counter() - t, "ann": use_ann}
 

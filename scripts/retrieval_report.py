@@ -51,7 +51,7 @@ def _metrics(ranks: list[int | None]) -> dict:
 
 def evaluate(index, rows: list[dict]) -> dict:
     from rag.judge import judge, question_view
-    from rag.retrieve import RERANK_DEPTH, _search
+    from rag.retrieve import RERANK_DEPTH, _search, late_hits
 
     fusion, judged = [], []
     for row in rows:
@@ -59,7 +59,11 @@ def evaluate(index, rows: list[dict]) -> dict:
         hits = _search(index, row["question"], RERANK_DEPTH, "hybrid", f, index.settings)
         fusion.append(_first_hit(hits, row["gold"]))
         view = question_view(index, row["question"], tuple(f.roles))
-        judged.append(_first_hit([j.hit for j in judge(view, hits)], row["gold"]))
+        judged.append(
+            _first_hit(
+                [j.hit for j in judge(view, late_hits(index, row["question"], hits))], row["gold"]
+            )
+        )
     out = {"fusion": _metrics(fusion), "judge": _metrics(judged)}
     out["candidate_recall@20"] = round(sum(1 for r in fusion if r) / len(rows), 3)
     return out

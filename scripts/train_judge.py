@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from rag.config import load_settings  # noqa: E402
 from rag.judge import (  # noqa: E402
+    ANSWER_FEATURES,
     FEATURES,
     MONOTONE,
     RelevanceModel,
@@ -127,7 +128,7 @@ def _index(cache: Path, name: str, docs: Path):
 
 def _group(index, qid, source, question, gold, answerable, key, exclude_file=None, role=None):
     from rag.reader import reader_text
-    from rag.retrieve import search
+    from rag.retrieve import late_hits, search
 
     roles = expand_roles([role]) if role else implied_roles(question, index)
     filters = Filters(roles=roles)
@@ -138,6 +139,7 @@ def _group(index, qid, source, question, gold, answerable, key, exclude_file=Non
         hits = [replace(h, rank=i) for i, h in enumerate(hits[:CANDIDATES], 1)]
     if not hits:
         return None
+    hits = late_hits(index, question, hits)
     gold_s = [squash(g) for g in gold]
     y = np.array([answerable and any(g in squash(h.chunk.text) for g in gold_s) for h in hits])
     scope = _without(index, exclude_file) if exclude_file else None
@@ -324,16 +326,19 @@ def _stack(groups: list[Group], weights: Weights) -> tuple[np.ndarray, np.ndarra
     return X, y, w * len(y)
 
 
-def _fit(groups: list[Group], C: float, weights: Weights) -> RelevanceModel:
+def _fit(
+    groups: list[Group], C: float, weights: Weights, features: tuple[str, ...] = FEATURES
+) -> RelevanceModel:
     from sklearn.linear_model import LogisticRegression
 
     X, y, w = _stack(groups, weights)
+    X = X[:, : len(features)]
     mean, scale = X.mean(axis=0), X.std(axis=0)
     scale[scale == 0] = 1.0
     lr = LogisticRegression(C=C, max_iter=5000, random_state=SEED)
     lr.fit((X - mean) / scale, y, sample_weight=w)
     return RelevanceModel(
-        features=FEATURES,
+        features=features,
         answer_threshold=0.5,
         cite_threshold=0.5,
         meta={},
@@ -356,14 +361,17 @@ TREE_GRID = (
 TREE_LEARNING_RATE = 0.05  # scikit-learn's usual range; fewer, larger steps overfit 100-row groups
 
 
-def _fit_trees(groups: list[Group], params: dict, weights: Weights) -> RelevanceModel:
+def _fit_trees(
+    groups: list[Group], params: dict, weights: Weights, features: tuple[str, ...] = FEATURES
+) -> RelevanceModel:
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     from rag.judge import trees_from_json
 
     X, y, w = _stack(groups, weights)
+    X = X[:, : len(features)]
     gb = HistGradientBoostingClassifier(
-        monotonic_cst=[MONOTONE.get(f, 0) for f in FEATURES],
+        monotonic_cst=[MONOTONE.get(f, 0) for f in features],
         learning_rate=TREE_LEARNING_RATE,
         l2_regularization=1.0,
         early_stopping=False,
@@ -387,7 +395,7 @@ def _fit_trees(groups: list[Group], params: dict, weights: Weights) -> Relevance
         }
     )
     model = RelevanceModel(
-        features=FEATURES, answer_threshold=0.5, cite_threshold=0.5, meta={}, trees=ensemble
+        features=features, answer_threshold=0.5, cite_threshold=0.5, meta={}, trees=ensemble
     )
     # The numpy evaluation must agree with scikit-learn's own.
     assert np.allclose(model.predict(X[:500]), gb.predict_proba(X[:500])[:, 1], atol=1e-6)
@@ -531,7 +539,7 @@ def dev_metrics(model: RelevanceModel, dev: list[Group]) -> dict:
         if not gs:
             continue
         scored = _predictions(model, gs)
-        ans, una = _best_scores(scored, source)
+        ans, una = _best_scores([(model.answerability(g.X), g) for g in gs], source)
         top1 = [bool(g.y[int(np.argmax(p))]) for p, g in scored if g.y.any()]
         out[source] = {
             "questions": len(gs),
@@ -579,9 +587,12 @@ Written by `{m["command"]}` (seed {m["seed"]}, {m["seconds"]} s on 2 cores); do 
 
 **What it is**: a classifier over {len(model.features)} passage features
 (`rag/judge.py:FEATURES`) giving P(passage addresses the question), for the top
-{m["candidates"]} hybrid candidates of a question. Used to re-rank, to decide answerability
-(best passage ≥ answer threshold) and to choose every statement an answer cites (≥ cite
-threshold).
+{m["candidates"]} hybrid candidates of a question. Used to re-rank and to choose every
+statement an answer cites (≥ cite threshold). Answerability (best passage ≥ answer threshold)
+is decided by a second model of the same kind and setting, stored inside it
+(`answer_model`), over the {len(ANSWER_FEATURES)} features before the late-interaction ones
+(`rag/judge.py:ANSWER_FEATURES`: with them the held-out minutes sets refused more answerable
+questions at no better separation, BENCHMARKS.md session 12).
 
 **Data** (never the evaluation questions): JSQuAD (CC BY-SA 4.0, JGLUE; text from Japanese
 Wikipedia) questions outside the 1k evaluation file, each also with its gold article removed
@@ -603,7 +614,7 @@ training weight: {shares} ({m["weight_rule"]}; tried: {tried}).
 **Held out** (never fitted, never used to choose C, the shares or a threshold):
 `eval/minutes_test.jsonl`, `eval/minutes_fresh.jsonl`, `eval/minutes_fresh2.jsonl`,
 `eval/minutes_fresh3.jsonl`, `eval/minutes_fresh4.jsonl`, `eval/minutes_fresh5.jsonl`,
-`eval/minutes_fresh6.jsonl`, `eval/minutes_fresh7.jsonl`, the JSQuAD 1k file, the other half of tokyo2020's sources.
+`eval/minutes_fresh6.jsonl`, `eval/minutes_fresh7.jsonl`, `eval/minutes_fresh8.jsonl`, the JSQuAD 1k file, the other half of tokyo2020's sources.
 
 | source | fit questions | dev questions | candidate rows |
 | --- | --- | --- | --- |
@@ -625,7 +636,8 @@ fit+dev questions (the dev metrics below are the fit-only model's, with threshol
 {shape}
 
 **Check**: `tests/test_judge.py` loads this file offline and re-scores the {len(m["sample"])}
-dev rows stored under `meta.sample`, which must match the recorded probabilities.
+dev rows stored under `meta.sample` with both models, which must match the recorded
+probabilities.
 """
 
 
@@ -648,6 +660,20 @@ def collect(args: argparse.Namespace) -> list[Group]:
     return groups
 
 
+def _fitters(weights: Weights, features: tuple[str, ...]) -> dict:
+    """Every candidate model kind and setting, by name, fitting over ``features``."""
+    fitters = {f"logistic C={C}": (lambda gs, C=C: _fit(gs, C, weights, features)) for C in C_GRID}
+    fitters.update(
+        {
+            f"trees depth={p['max_depth']} iter={p['max_iter']}": (
+                lambda gs, p=p: _fit_trees(gs, p, weights, features)
+            )
+            for p in TREE_GRID
+        }
+    )
+    return fitters
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
@@ -667,32 +693,38 @@ def main() -> int:
     weights, weight_scores = choose_source_weights(fit + dev)
     # Candidates: logistic regression for each C, boosted trees for each setting; the rule is
     # the lowest weighted dev log-loss.
-    fitters = {f"logistic C={C}": (lambda gs, C=C: _fit(gs, C, weights)) for C in C_GRID}
-    fitters.update(
-        {
-            f"trees depth={p['max_depth']} iter={p['max_iter']}": (
-                lambda gs, p=p: _fit_trees(gs, p, weights)
-            )
-            for p in TREE_GRID
-        }
-    )
+    fitters = _fitters(weights, FEATURES)
     losses = {name: _log_loss(fit_fn(fit), dev, weights) for name, fit_fn in fitters.items()}
     C = min(losses, key=losses.get)
     # Dev metrics: the model fitted on fit only, its thresholds chosen on dev by the rules.
     model = fitters[C](fit)
     on_dev = _predictions(model, dev)
+    # The answer decision's model (rag/judge.py:ANSWER_FEATURES): the same kind and setting
+    # over the features before the late-interaction ones, its threshold by the same rule.
+    answer_fit = _fitters(weights, ANSWER_FEATURES)[C]
+    decide = answer_fit(fit)
+    decide = replace(
+        decide, answer_threshold=choose_answer_threshold(_predictions(decide, dev), weights)
+    )
     model = replace(
         model,
-        answer_threshold=choose_answer_threshold(on_dev, weights),
+        answer_threshold=decide.answer_threshold,
         cite_threshold=choose_cite_threshold(on_dev),
+        answer_model=decide,
     )
     metrics = dev_metrics(model, dev)
     # Shipped: refitted on fit+dev, thresholds by the same rules on out-of-fold scores.
     oof = _out_of_fold(fit + dev, fitters[C])
+    decide = answer_fit(fit + dev)
+    decide = replace(
+        decide,
+        answer_threshold=choose_answer_threshold(_out_of_fold(fit + dev, answer_fit), weights),
+    )
     final = replace(
         fitters[C](fit + dev),
-        answer_threshold=choose_answer_threshold(oof, weights),
+        answer_threshold=decide.answer_threshold,
         cite_threshold=choose_cite_threshold(oof),
+        answer_model=decide,
     )
     sizes = {
         s: {
@@ -708,6 +740,7 @@ def main() -> int:
     sample = [{"x": g.X[0].round(6).tolist()} for g in sample_groups]
     for s in sample:
         s["p"] = round(float(final.predict(np.array([s["x"]]))[0]), 6)
+        s["a"] = round(float(final.answerability(np.array([s["x"]]))[0]), 6)
     final = replace(
         final,
         meta={

@@ -118,13 +118,13 @@ def test_unknown_hub_model_is_not_downloaded(tmp_path) -> None:
 @pytest.mark.slow
 def test_query_vectors_are_remembered_and_can_be_forgotten(embedder, monkeypatch) -> None:
     calls: list[int] = []
-    real = embedder._encode
+    real = embedder._encode_tokens
 
     def counting(texts, prompt):
         calls.append(len(texts))
         return real(texts, prompt)
 
-    monkeypatch.setattr(embedder, "_encode", counting)
+    monkeypatch.setattr(embedder, "_encode_tokens", counting)
     embedder.clear_query_cache()
     q = "FIWAREについて委員の意見は？"
     first = embedder.embed_queries([q])
@@ -146,9 +146,16 @@ class _LengthModel:
     def get_embedding_dimension(self) -> int:
         return 2
 
-    def encode(self, texts: list[str], **_: object) -> np.ndarray:
+    def encode(self, texts: list[str], **_: object) -> list[dict]:
         self.calls.append(texts)
-        return np.array([[len(t), 1.0] for t in texts], dtype=np.float32)
+        return [
+            {
+                "sentence_embedding": np.array([len(t), 1.0], dtype=np.float32),
+                "token_embeddings": np.ones((len(t) + 2, 2), dtype=np.float32),
+                "attention_mask": np.ones(len(t) + 2),
+            }
+            for t in texts
+        ]
 
 
 def test_embed_passages_takes_the_longest_group_first() -> None:

@@ -144,6 +144,17 @@ def test_passage_features_read_the_passage():
     assert abs(f[0]["lift"] - 0.06) < 1e-9
 
 
+def test_late_interaction_features_are_relative_to_the_best_candidate():
+    from dataclasses import replace
+
+    view = _view("人材育成について", ["人材育成"])
+    hits = _hits((CHUNKS[2], 0.86), (CHUNKS[1], 0.84), (CHUNKS[0], 0.8))
+    hits = [replace(h, late=v) for h, v in zip(hits, [(0.5, 0.3), (0.7, 0.2), None], strict=True)]
+    f = [dict(zip(FEATURES, row, strict=True)) for row in passage_features(view, hits)]
+    assert [round(x["late_gap"], 6) for x in f] == [-0.2, 0.0, -0.7]  # no score reads as 0
+    assert [round(x["late_q25_gap"], 6) for x in f] == [0.0, -0.1, -0.3]
+
+
 def test_reply_and_speaker_features():
     view = _view("検査体制について知事の答弁は？", ["検査体制", "知事", "答弁"], reply=True)
     rows = passage_features(view, _hits((CHUNKS[3], 0.85), (CHUNKS[0], 0.8)))
@@ -219,6 +230,9 @@ def test_shipped_model_scores_its_data_card_sample_as_recorded():
     assert len(sample) >= 8
     got = model.predict(np.array([s["x"] for s in sample]))
     assert np.allclose(got, [s["p"] for s in sample], atol=1e-5)
+    assert model.answer_model is not None  # the answer decision's own model loads too
+    decide = model.answerability(np.array([s["x"] for s in sample]))
+    assert np.allclose(decide, [s["a"] for s in sample], atol=1e-5)
 
 
 def test_a_model_with_other_features_is_refused():
