@@ -606,6 +606,13 @@ def _load(settings: Settings) -> Embedder:
 
     if settings.threads > 0:
         torch.set_num_threads(settings.threads)
+    # numpy's OpenBLAS threads keep spinning after each call and then compete with torch's
+    # for the same cores: the small token-vector products of rag.late between two model calls
+    # made answers on corpus/ three times slower (p50 21 -> 69 ms; with numpy's BLAS on one
+    # thread, 25 ms: scripts/answer_latency.py, session 12). torch's own threads are OpenMP.
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
     try:
         model = SentenceTransformer(path, device="cpu", local_files_only=True)
     except (OSError, ValueError) as e:

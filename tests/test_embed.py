@@ -171,3 +171,13 @@ def test_embed_passages_takes_the_longest_group_first() -> None:
     firsts = [max(len(t) for t in c) for c in model.calls]
     assert firsts == sorted(firsts, reverse=True)  # ...taken longest first (smaller peak memory)
     assert seen == [0, 8, 24, 40]
+
+
+@pytest.mark.slow
+def test_numpy_blas_runs_on_one_thread_beside_the_model(embedder) -> None:
+    """numpy's BLAS threads spin after each call and slow the next model call down (answer
+    p50 on corpus/ 21 -> 69 ms when the judge's token products ran on two BLAS threads)."""
+    from threadpoolctl import threadpool_info
+
+    blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
+    assert blas and all(i["num_threads"] == 1 for i in blas)
