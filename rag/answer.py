@@ -193,8 +193,8 @@ class Judgement:
 
 
 def judge_candidates(index: Any, query: str, hits: Sequence[Hit], filters: Filters) -> Judgement:
-    """Probability per candidate (rag/judge.py); found when the best reaches the model's answer
-    threshold; cited: every non-meta statement at or above the cite threshold (at least the
+    """Probability per candidate (rag/judge.py); found when the best answer-decision
+    probability (``Judged.answerable``) reaches the model's answer threshold; cited: every non-meta statement at or above the cite threshold (at least the
     best one), one per statement. Word statistics are over the meetings ``filters`` select."""
     from rag.judge import judge, load_model, names_no_topic_word, question_view, topic_absent
     from rag.retrieve import late_hits, scope_mask

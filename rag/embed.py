@@ -480,6 +480,11 @@ class Embedder:
             self.query_prompt, self.passage_prompt = E5_PROMPTS["query"], E5_PROMPTS["passage"]
         else:
             self.query_prompt = self.passage_prompt = ""
+        # Counted once here (get_embedder's lock): the shared fast tokenizer must not be called
+        # with other settings while another thread encodes ("Already borrowed").
+        self._skip = {
+            p: 1 + self._prompt_tokens(p) for p in {self.query_prompt, self.passage_prompt}
+        }
 
     def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
         return self._encode_tokens(texts, prompt)[0]
@@ -488,7 +493,9 @@ class Embedder:
         self, texts: Sequence[str], prompt: str
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """Pooled unit vectors and, from the same forward pass, each text's token vectors
-        without the special tokens and the prompt's own (rag.late reads them)."""
+        without the special tokens and the prompt's own (rag.late reads them; the word-start
+        piece ▁ that follows ``query:`` before Japanese text is the text's first piece and
+        stays)."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32), []
         rows = self.model.encode(
@@ -499,8 +506,15 @@ class Embedder:
             output_value=None,
             show_progress_bar=False,
         )
-        skip = 1 + self._prompt_tokens(prompt)
+        skip = self._skip.get(prompt)
+        if skip is None:
+            skip = 1 + self._prompt_tokens(prompt)
         vecs = np.stack([np.asarray(r["sentence_embedding"], dtype=np.float32) for r in rows])
+        # Rows of several outputs come unnormalised (normalize_embeddings applies to the pooled
+        # output alone); e5 ends in a Normalize module, other models may not.
+        norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+        if np.any(np.abs(norms - 1.0) > 1e-4):
+            vecs = vecs / np.maximum(norms, 1e-12)
         tokens = []
         for r in rows:
             n = int(np.asarray(r["attention_mask"]).sum())  # padding sits after the text

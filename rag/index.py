@@ -12,7 +12,9 @@
     tokens.npy      each chunk's token vectors, int8 (rag.late), rows token_offsets.npy[i:i+2]
 
 The stored vectors double as the embedding cache: a chunk whose embedded text (and model
-fingerprint) is unchanged is never embedded again. Likewise the stored meetings are a parse
+fingerprint) is unchanged is not embedded again, unless the folder has no token vectors made
+with today's projection (an index from before them, or a new ``rag/models/late.npz``): then
+every text is embedded once more to store them. Likewise the stored meetings are a parse
 cache: a file whose bytes are unchanged and that was parsed under the current parse stamp
 (``rag.ingest.parse_stamp``: parser version + parsing settings) is not parsed again; chunking
 always runs on all meetings, so changed chunking settings need no re-parse.
@@ -321,8 +323,7 @@ def _load_version(d: Path, live: Path, settings: Settings) -> MinutesIndex:
 def _late_sha(manifest: dict) -> str | None:
     """The projection the stored token vectors were made with, when it is today's."""
     sha = (manifest.get("late") or {}).get("projection")
-    dim = manifest.get("dimension")
-    return sha if sha and dim and sha == projection(int(dim)).sha else None
+    return sha if sha and sha == projection(str(manifest.get("model", ""))).sha else None
 
 
 def _check_model(manifest: dict, settings: Settings) -> None:
@@ -537,7 +538,7 @@ def _index_meetings(
         else:
             vectors[i], tokens[i] = row
     if todo:
-        proj = projection(embedder.dim)
+        proj = projection(settings.model)
         vecs, toks = embedder.embed_passages_tokens(
             [chunks[i].index_text for i in todo], progress, keep=lambda t: compact(t, proj)
         )
@@ -663,7 +664,7 @@ def write_index(
             "chunking": _chunking(settings),
             "bm25_tokenizer": BM25_TOKENIZER,
             "late": {
-                "projection": projection(int(embedder.dim)).sha if tokens is not None else None,
+                "projection": projection(settings.model).sha if tokens is not None else None,
                 "dim": int(tokens[0].shape[1]) if tokens else None,
             },
             "n_chunks": len(chunks),

@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from rag.config import DEFAULT_MODEL
+
 PROJECTION_FILE = Path(__file__).with_name("models") / "late.npz"
 TOKENS_FILE = "tokens.npy"
 OFFSETS_FILE = "token_offsets.npy"
@@ -34,12 +36,15 @@ OFFSETS_FILE = "token_offsets.npy"
 # 0.921. At 128 int8 bytes per token, tokyo2020's 3,183 statements store 70 MB of tokens
 # (its FAISS vectors: 5 MB).
 DIM = 128
+# Passages of an index without stored tokens kept in memory once read (float32, ~90 KB each):
+# a server on such an index holds at most ~200 MB before starting again.
+MEMO_MAX = 2000
 
 
 @dataclass(frozen=True)
 class Projection:
-    """x -> normalise((normalise(x) - mean) @ basis); identity-like for a model it was not
-    fitted for (another embedding model: its own dimension, nothing removed)."""
+    """x -> normalise((normalise(x) - mean) @ basis); for a model it was not fitted for,
+    normalise(x) alone (``basis`` None: the model's own width, nothing removed)."""
 
     mean: np.ndarray
     basis: np.ndarray | None
@@ -53,7 +58,8 @@ class Projection:
 
 
 _lock = threading.Lock()
-_projections: dict[int, Projection] = {}
+_fitted: list[Projection] = []
+IDENTITY = Projection(np.zeros(1, np.float32), None, "identity")
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -61,18 +67,18 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(norm, 1e-12)
 
 
-def projection(dim: int) -> Projection:
-    """The shipped projection when it was fitted for ``dim``-dimensional tokens, else none."""
+def projection(model: str) -> Projection:
+    """The shipped projection for the model it was fitted on (the default multilingual-e5-small);
+    any other model's token vectors are only normalised."""
+    if model != DEFAULT_MODEL:
+        return IDENTITY
     with _lock:
-        if dim not in _projections:
+        if not _fitted:
             raw = PROJECTION_FILE.read_bytes()
             data = np.load(PROJECTION_FILE)
             mean, basis = data["mean"].astype(np.float32), data["basis"].astype(np.float32)
-            sha = hashlib.sha256(raw).hexdigest()[:16]
-            if mean.shape[0] != dim:
-                mean, basis, sha = np.zeros(dim, np.float32), None, f"identity-{dim}"
-            _projections[dim] = Projection(mean, basis, sha)
-        return _projections[dim]
+            _fitted.append(Projection(mean, basis, hashlib.sha256(raw).hexdigest()[:16]))
+        return _fitted[0]
 
 
 def compact(tokens: np.ndarray, proj: Projection) -> np.ndarray:
@@ -140,10 +146,12 @@ def passage_tokens(index: Any, positions: Sequence[int]) -> list[np.ndarray]:
     if store is not None:
         return [store.passage(i) for i in positions]
     memo: dict[int, np.ndarray] = index.__dict__.setdefault("_late_memo", {})
+    if len(memo) > MEMO_MAX:  # a long-running server on an old index: start again
+        memo.clear()
     todo = [i for i in dict.fromkeys(positions) if i not in memo]
     if todo:
         emb = index.embedder()
-        proj = projection(emb.dim)
+        proj = projection(index.settings.model)
         _, rows = emb.embed_passages_tokens([index.chunks[i].index_text for i in todo])
         for i, row in zip(todo, rows, strict=True):
             memo[i] = expand(compact(row, proj))
@@ -151,8 +159,7 @@ def passage_tokens(index: Any, positions: Sequence[int]) -> list[np.ndarray]:
 
 
 def question_tokens(index: Any, dense_query: str) -> np.ndarray:
-    emb = index.embedder()
-    return projection(emb.dim)(emb.query_tokens(dense_query))
+    return projection(index.settings.model)(index.embedder().query_tokens(dense_query))
 
 
 def with_late(index: Any, dense_query: str, hits: Sequence[Any]) -> list[Any]:

@@ -130,8 +130,8 @@ def search(
 
 
 def late_hits(index: MinutesIndex, query: str, hits: Sequence[Hit]) -> list[Hit]:
-    """The candidates with their late-interaction scores (rag.late), read against the same
-    query text the dense search embedded."""
+    """The candidates with their late-interaction scores (rag.late), read against the query
+    text the judge's view embeds (rag.judge.question_view: the index's own settings)."""
     from rag.late import with_late
 
     dense_query, _ = search_queries(query, index.settings.expand_dense)

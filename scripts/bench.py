@@ -142,7 +142,7 @@ def make_index(n: int, index_dir: Path, ann: bool | None = None) -> dict:
     emb = get_embedder(settings)
     base_meetings = _corpus_meetings(settings)
     base_chunks = chunk_meetings(base_meetings, settings)
-    proj = projection(emb.dim)
+    proj = projection(settings.model)
     base_vecs, base_tokens = emb.embed_passages_tokens(
         [c.index_text for c in base_chunks], keep=lambda t: compact(t, proj)
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rag.config import DEFAULT_MODEL
 from rag.late import (
     DIM,
     OFFSETS_FILE,
@@ -29,19 +30,22 @@ MINUTES = """第２回 除雪デジタル会議 議事要旨
 """
 
 
-def test_the_shipped_projection_fits_e5_small_and_others_pass_through() -> None:
-    p = projection(384)
+def test_the_shipped_projection_fits_e5_small_and_other_models_pass_through() -> None:
+    p = projection(DEFAULT_MODEL)
     assert p.basis is not None and p.basis.shape == (384, DIM) and p.mean.shape == (384,)
-    other = projection(8)
-    assert other.basis is None and other.sha != p.sha
-    x = np.random.default_rng(0).normal(size=(3, 8)).astype(np.float32)
-    assert np.allclose(np.linalg.norm(other(x), axis=1), 1.0, atol=1e-5)
+    for width in (384, 8):  # another model's tokens, whatever their width, are only normalised
+        other = projection("intfloat/some-other-model")
+        assert other.basis is None and other.sha != p.sha
+        x = np.random.default_rng(0).normal(size=(3, width)).astype(np.float32)
+        y = other(x)
+        assert y.shape == x.shape and np.allclose(np.linalg.norm(y, axis=1), 1.0, atol=1e-5)
+        assert np.allclose(y, x / np.linalg.norm(x, axis=1, keepdims=True), atol=1e-6)
 
 
 def test_int8_storage_keeps_the_projected_direction() -> None:
     rng = np.random.default_rng(1)
     tokens = rng.normal(size=(40, 384)).astype(np.float32)
-    p = projection(384)
+    p = projection(DEFAULT_MODEL)
     stored = compact(tokens, p)
     assert stored.dtype == np.int8 and stored.shape == (40, DIM)
     cos = (expand(stored) * p(tokens)).sum(axis=1)
@@ -100,7 +104,7 @@ def test_index_stores_token_vectors_that_rank_the_matching_statement_first(small
     s, _, _, idx = small_index
     assert idx.tokens is not None and len(idx.tokens) == len(idx.chunks)
     manifest = json.loads((s.index_dir / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["late"] == {"projection": projection(384).sha, "dim": DIM}
+    assert manifest["late"] == {"projection": projection(DEFAULT_MODEL).sha, "dim": DIM}
     q = "除雪車の位置情報の公開について"
     hits = late_hits(idx, q, search(idx, q, k=5, rerank=False))
     best = max(hits, key=lambda h: h.late[0])
