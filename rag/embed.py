@@ -486,9 +486,6 @@ class Embedder:
             p: 1 + self._prompt_tokens(p) for p in {self.query_prompt, self.passage_prompt}
         }
 
-    def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
-        return self._encode_tokens(texts, prompt)[0]
-
     def _encode_tokens(
         self, texts: Sequence[str], prompt: str
     ) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -506,9 +503,7 @@ class Embedder:
             output_value=None,
             show_progress_bar=False,
         )
-        skip = self._skip.get(prompt)
-        if skip is None:
-            skip = 1 + self._prompt_tokens(prompt)
+        skip = self._skip[prompt]  # the query or passage prompt, counted in __init__
         vecs = np.stack([np.asarray(r["sentence_embedding"], dtype=np.float32) for r in rows])
         # Rows of several outputs come unnormalised (normalize_embeddings applies to the pooled
         # output alone); e5 ends in a Normalize module, other models may not.
@@ -531,7 +526,9 @@ class Embedder:
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Query vectors; recent questions are remembered because answering one question asks
         for its vector several times (search, the refusal signal, quote choice)."""
-        return np.stack([r[0] for r in self._query_rows(texts)]) if texts else self._encode([], "")
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([r[0] for r in self._query_rows(texts)])
 
     def query_tokens(self, text: str) -> np.ndarray:
         """The question's token vectors (rag.late), from the same pass as its vector."""
