@@ -14,8 +14,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from rag.asked import AMOUNT, asked_kinds
 from rag.compose import meeting_label
 from rag.config import Settings
+from rag.dates import year_forms
 from rag.question import (
     _FACET_META,
     _FACET_WORDS,
@@ -138,9 +140,53 @@ def meeting_facets(question: str, meetings: dict[str, Meeting]) -> list[str]:
     facets = asked_facets(question)
     if not facets:
         nouns = _picked_nouns(question)
-        if nouns and any(_holding(m.agenda, nouns) for m in meetings.values()):
+        if (
+            nouns and any(_holding(m.agenda, nouns) for m in meetings.values())
+        ) or _asks_of_one_item(question, meetings):
             facets = ["agenda"]
+    # 「推進会議で報告された取組の進捗状況は、いつ時点のもの？」: when, of an item named in full;
+    # the item (its 「令和３年度末現在」) is cited beside the meeting's date.
+    elif facets == ["date"] and _asks_of_one_item(question, meetings):
+        facets = ["date", "agenda"]
     return facets
+
+
+# Words a question about an agenda item uses for "as of when" (「令和何年度末時点のもの」
+# answered by 「（令和３年度末現在）」 in the item's title): they ask about the item.
+_ITEM_FRAME = ("時点", "現在", "何")
+
+
+def _item_text(meetings: dict[str, Meeting]) -> str:
+    """Every agenda item of the meetings, folded, with the 西暦 forms of its 和暦 years (a user
+    asks about 「2021年度末時点」 or "FY2021" for 「令和３年度末現在」)."""
+    items = [a for m in meetings.values() for a in m.agenda]
+    return folded(" ".join(items + [y for a in items for y in year_forms(a)]))
+
+
+def _in_item_text(term: str, items: str) -> bool:
+    """``term`` is made of words of the agenda items (``_item_text``) and item frame words."""
+    rest = term
+    for w in _ITEM_FRAME:
+        rest = rest.replace(w, "")
+    return not rest or (len(rest) >= 2 and _pieced_from(rest, items))
+
+
+def _asks_of_one_item(question: str, meetings: dict[str, Meeting]) -> bool:
+    """A question asking when, which or who of one agenda item, in the item's own words and
+    nothing else (「取組の進捗状況の報告は、令和何年度末時点のもの？」: 「議事４ 取組の進捗状況
+    について（令和３年度末現在）」). A question on what was said under the item names a speaker
+    (委員の意見は) or asks no such thing, and goes to retrieval."""
+    if infer_roles(question) or not asked_kinds(question):
+        return False
+    names = scope_terms(content_terms(question), list(meetings.values()))
+    fillers = _ITEM_PRESENTED | FACET_FILLERS["agenda"] | FACET_FILLERS["date"]
+    terms = [t for t in content_terms(question) if t not in names and t not in fillers]
+    for m in meetings.values():
+        for item in m.agenda:
+            words = _item_text({m.id: replace(m, agenda=(item,))})
+            if len(terms) >= 2 and all(_in_item_text(t, words) for t in terms):
+                return True
+    return False
 
 
 def is_meeting_info(question: str, meetings: dict[str, Meeting]) -> bool:
@@ -166,8 +212,10 @@ def is_meeting_info(question: str, meetings: dict[str, Meeting]) -> bool:
     # So is an agenda item asked about as one (「意見交換は何番目の議事か」).
     items = ""
     if "agenda" in facets and not roles:
-        items = folded(" ".join(a for m in meetings.values() for a in m.agenda))
+        items = _item_text(meetings)
         scope |= _english_for(question, items)  # "which working groups" = ワーキンググループ
+    # 「13時30分に始まって何時に終わる」: words of the very facts asked about are no topic.
+    facts = _facts_text(meetings, facets)
     fillers = set().union(_MEETING_NOUNS, *(FACET_FILLERS.get(f, ()) for f in facets))
     if "agenda" in facets and not asked_facets(question):  # items picked by a noun they hold
         fillers |= _ITEM_PRESENTED
@@ -179,8 +227,22 @@ def is_meeting_info(question: str, meetings: dict[str, Meeting]) -> bool:
         and not _facet_term(t)
         and not (people and t in ("議員", "委員"))
         and not any(t in p or p in t for p in people)
-        and not (items and len(t) >= 2 and t in items)
+        and not (items and _in_item_text(t, items))
+        and not (facts and t in facts)
     ]
+
+
+def _facts_text(meetings: dict[str, Meeting], facets: Sequence[str]) -> str:
+    """The folded text of the meeting facts (会議情報 statements) that answer ``facets``."""
+    pats = [_FACET_META[f] for f in facets if f in _FACET_META]
+    return folded(
+        " ".join(
+            s.text
+            for m in meetings.values()
+            for s in m.statements
+            if s.kind == "meta" and any(p.search(nfkc(s.text)) for p in pats)
+        )
+    )
 
 
 # English words for a kind of meeting: "the Sapporo expert panel" names the meeting, as 会議 does.
@@ -220,6 +282,9 @@ _ITEM_PRESENTED = frozenset(
         "progress",
         "update",
         "updates",
+        "presenting",
+        "present",
+        "number",
     ]
 )
 
@@ -231,13 +296,11 @@ def _titled_in_english(question: str, meetings: dict[str, Meeting]) -> set[str]:
 
 
 def _english_for(question: str, hay: str) -> set[str]:
-    """The question's English words whose Japanese occurs in ``hay`` (folded text)."""
-    return {
-        w
-        for t in translations(question)
-        if any(folded(j) in hay for j in t.terms)
-        for w in t.english.split()
-    }
+    """The question's English words whose Japanese occurs in ``hay`` (folded text): the usual
+    translations, and any other dictionary sense found there ("progress" is 進展 first, 進捗 in
+    「取組の進捗状況」)."""
+    found = translations(question) + translations(question, known=lambda j: folded(j) in hay)
+    return {w for t in found if any(folded(j) in hay for j in t.terms) for w in t.english.split()}
 
 
 def _facet_term(term: str) -> bool:
@@ -362,6 +425,11 @@ def meeting_info_answer(
             if c is None:
                 missing.append(facet)
                 continue
+            # 「出席した委員は何名」 over 「別添「出席者名簿」のとおり」: the roll is not in these
+            # minutes, so neither is the number asked for.
+            if facet == "attendees" and "別添" in c.text and AMOUNT in asked_kinds(question):
+                missing.append("headcount")
+                continue
             items = [x.strip() for x in _meta_value(c).split("／") if x.strip()]
             chosen = asked_items(question, items, m) if facet == "agenda" else []
             for item in chosen:  # 「議事５は何か」「意見交換は何番目の議事か」: that item
@@ -406,9 +474,10 @@ def meeting_info_answer(
 
 _FACT_NAMES = {
     "ja": {"date": "開催日時", "venue": "場所", "attendees": "出席者", "agenda": "議題",
-           "title": "会議名"},
+           "title": "会議名", "headcount": "出席者数（出席者名簿は別添）"},
     "en": {"date": "the date", "venue": "the venue", "attendees": "attendees",
-           "agenda": "the agenda", "title": "the meeting's title"},
+           "agenda": "the agenda", "title": "the meeting's title",
+           "headcount": "how many attended (the list of attendees is an attachment)"},
 }  # fmt: skip
 
 

@@ -43,7 +43,9 @@ _FACETS: dict[str, re.Pattern[str]] = {
     "date": re.compile(
         r"いつ|日時|日付|開催日|何日|何月|日程|\bwhen\b|\bdate\b|what day"
         # the time of day and weekday are on the same 日時 line (13：30～15：30, （水）)
-        r"|何時|何曜|曜日|開始時刻|終了時刻|終わ|始ま|\bwhat time\b|\bweekday\b",
+        r"|何時|何曜|曜日|開始時刻|終了時刻|終わ|始ま|\bwhat time\b|\bweekday\b"
+        # how long it lasted is read off the same line (13：30～15：30)
+        r"|何時間|所要時間|\bhow long\b",
         re.IGNORECASE,
     ),
     "venue": re.compile(
@@ -90,14 +92,14 @@ _FACET_META = {
 # 「最初の議事」 (agenda), "session number" / 「この会合」 (title).
 FACET_FILLERS = {
     "agenda": _words(
-        """最初 最後 初め 番目 何番目 資料 説明 項目 一覧 一番初 一番最初 一番最後 取り上げ item items
+        """最初 最後 初め 番目 何番目 資料 説明 報告 項目 一覧 一番初 一番最初 一番最後 取り上げ item items
         first last very covered discussed handout handouts material materials used use explain
-        explained"""
+        explained presented presenting number"""
     ),
     # 「西暦でいうと2023年の何月何日」「何時に終わる予定」 "when did it wrap up"
     "date": _words(
-        """西暦 予定 開始 終了 時刻 時間 曜日 time start started finish finished end ended wrap
-        close closed begin began"""
+        """西暦 予定 開始 終了 時刻 時間 曜日 午前 午後 時半 スタート time start started finish
+        finished end ended wrap close closed begin began long last lasted run ran"""
     ),
     # 「どこのホテルの何階」: the kind of place is what 場所 answers
     "venue": _words("ホテル 建物 部屋 hotel building room floor"),

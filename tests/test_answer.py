@@ -18,7 +18,14 @@ from rag.answer import (
 )
 from rag.compose import NOT_FOUND_EN, NOT_FOUND_JA, best_quote, extractive_answer, meeting_label
 from rag.config import Settings
-from rag.facts import asked_items, is_meeting_info, meeting_info_answer, titled_meetings
+from rag.dates import year_forms
+from rag.facts import (
+    asked_items,
+    is_meeting_info,
+    meeting_facets,
+    meeting_info_answer,
+    titled_meetings,
+)
 from rag.question import (
     content_terms,
     infer_roles,
@@ -28,7 +35,7 @@ from rag.question import (
     unheard_speakers,
 )
 from rag.text import join_wrapped, squash
-from rag.types import Answer, Chunk, Citation, Filters, Hit, Meeting, expand_roles
+from rag.types import Answer, Chunk, Citation, Filters, Hit, Meeting, Statement, expand_roles
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKER = re.compile(r"\[(\d+)\]")
@@ -261,6 +268,67 @@ def test_questions_beyond_the_agenda_are_not_meeting_facts(question):
     assert is_meeting_info("推進会議の出席者を確認したいんですが", MEETINGS)
 
 
+PROGRESS = "議事４ 取組の進捗状況について（令和３年度末現在）"
+DATE_LINE = "日時：令和５年２月８日（水）13：30 ～ 15：30"
+WITH_FACTS = {
+    H_ID: replace(
+        MEETINGS[H_ID],
+        agenda=(*AGENDA, PROGRESS),
+        statements=(
+            Statement(H_ID, "h.txt", 0, DATE_LINE, DATE_LINE, "会議情報", 5, 5, kind="meta"),
+        ),
+    )
+}
+
+
+def test_year_forms_read_japanese_era_years_as_users_write_them():
+    assert year_forms("取組の進捗状況について（令和３年度末現在）") == [
+        "2021年度", "fy2021", "fiscal", "2021", "reiwa"
+    ]  # fmt: skip
+    assert year_forms("令和元年５月、平成三十年") == [
+        "2019年",
+        "2019",
+        "reiwa",
+        "2018年",
+        "2018",
+        "heisei",
+    ]
+    assert year_forms("２０２３年度") == []
+
+
+@pytest.mark.parametrize(
+    ("question", "facets"),
+    [
+        # when, of one agenda item named in its own words: the item answers
+        ("取組の進捗状況の報告は、令和何年度末時点のもの？", ["agenda"]),
+        ("推進会議で報告された取組の進捗状況は、いつ時点のもの？", ["date", "agenda"]),
+        # the item's 和暦 year as a user writes it
+        ("北海道の推進会議では、2021年度末時点の取組の進捗状況が議題になっていたか。", ["agenda"]),
+        # words of the date line itself, and how long the meeting ran
+        ("会議は１３時３０分に始まって、何時に終わる予定でしたか。", ["date"]),
+        ("北海道の推進会議って午後1時半スタート？終わりは何時？", ["date"]),
+        ("How long did the Hokkaido meeting run?", ["date"]),
+    ],
+)
+def test_questions_on_an_item_or_the_date_line_are_meeting_facts(question, facets):
+    assert is_meeting_info(question, WITH_FACTS)
+    assert meeting_facets(question, WITH_FACTS) == facets
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "取組の進捗状況（令和３年度末現在）で、目標を達成した指標は何割？",  # beyond the item
+        "取組の進捗状況について委員はいつまでに何をすべきと言ったか",  # what was said under it
+        "取組の進捗状況はどうでしたか",  # asks no fact of the item
+        "会議は１４時に何の話をしていましたか",  # 14 is not on the date line
+        "How long did the working group take to build the platform?",
+    ],
+)
+def test_questions_beyond_an_item_or_the_date_line_are_not(question):
+    assert not is_meeting_info(question, WITH_FACTS)
+
+
 def test_titled_meetings_resolves_a_title_word_only_one_meeting_has():
     assert titled_meetings("有識者会議の出席者は？", MEETINGS) == [S_ID]
     assert titled_meetings("推進会議の議題は？", MEETINGS) == [H_ID]
@@ -339,6 +407,19 @@ def test_meeting_info_says_when_the_minutes_do_not_state_it():
     assert "記載がありません" in a.text and not a.citations and not a.found
     b = meeting_info_answer("札幌市の有識者会議の議題は？", INDEX, Filters(), Settings())
     assert b is not None and b.found and b.citations[0].chunk == META_S_AGENDA
+
+
+def test_an_attached_roll_does_not_answer_how_many_attended():
+    roll = _chunk(H_ID, 2, "出席者：別添「出席者名簿」のとおり", "会議情報", "meta")
+    index = TinyIndex([META_DATE, roll], MEETINGS)
+    who = meeting_info_answer("推進会議の出席者は？", index, Filters(), Settings())
+    assert who is not None and who.found and who.citations[0].chunk == roll
+    count = meeting_info_answer("推進会議の出席者は何名？", index, Filters(), Settings())
+    assert count is not None and not count.found and not count.citations
+    assert "出席者数" in count.text
+    en = "How many members attended the Hokkaido meeting?"
+    english = meeting_info_answer(en, index, Filters(), Settings())
+    assert english is not None and not english.found and "how many attended" in english.text
 
 
 # --- follow-ups -----------------------------------------------------------------------------
