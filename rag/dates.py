@@ -81,11 +81,12 @@ def parse_date(text: str) -> str | None:
 
 _ERA_YEAR = re.compile(rf"(令和|平成|昭和)\s*(元|{_N})\s*年(度)?")
 _ERA_ROMAJI = {"令和": "reiwa", "平成": "heisei", "昭和": "showa"}
+_ERA_LETTER = {"令和": "r", "平成": "h", "昭和": "s"}  # R5年度 = 令和５年度
 
 
 def year_forms(text: str) -> list[str]:
     """The forms a reader may use for each 和暦 year in ``text``: 令和３年度末 -> 2021年度,
-    fy2021, 2021, fiscal, reiwa (a user asks about 「2021年度末時点」 or "FY2021" / "fiscal
+    fy2021, fiscal, 2021, reiwa, r3 (a user asks about 「2021年度末時点」 or "FY2021" / "fiscal
     2021 (Reiwa 3)" for 「令和３年度末現在」)."""
     out: list[str] = []
     for m in _ERA_YEAR.finditer(nfkc(text)):
@@ -94,5 +95,5 @@ def year_forms(text: str) -> list[str]:
             continue
         year = _ERAS[m[1]] + n
         out += [f"{year}年度", f"fy{year}", "fiscal"] if m[3] else [f"{year}年"]
-        out += [str(year), _ERA_ROMAJI[m[1]]]
+        out += [str(year), _ERA_ROMAJI[m[1]], f"{_ERA_LETTER[m[1]]}{n}"]
     return out

@@ -581,7 +581,8 @@ def asked_item(question: str, items: Sequence[str], meeting: Meeting) -> str | N
     terms = [t for t in terms if len(t) >= 2 and t not in names]
     # The item holding most of the question's words (データ利活用 picks 「データ利活用ワーキング
     # グループの取組報告」 over another working group's); the first of equals.
-    held = [sum(len(t) for t in terms if t in folded(x)) for x in items]
+    hay = [folded(" ".join([x, *year_forms(x)])) for x in items]  # R5年度 is 令和５年度
+    held = [sum(len(t) for t in terms if t in h) for h in hay]
     best = max(held, default=0)
     return items[held.index(best)] if best else None
 

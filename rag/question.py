@@ -62,13 +62,13 @@ _FACETS: dict[str, re.Pattern[str]] = {
         r"|議事項目|\bagenda\b|(?:どの|何の)議事|議事の(?:最初|最後|項目|順番)|項目"
         r"|一番(?:初め|最初|最後)に(?:扱|取り上げ)"
         # the handout an item was explained with is recorded under the item (説明（資料５）)
-        r"|どの資料|何の資料|資料番号|\bhandouts?\b",
+        r"|どの資料|何の資料|資料番号|資料は?\s*何番|何番の資料|\bhandouts?\b",
         re.IGNORECASE,
     ),
     # What the meeting is called / which one of a series it is (cited from its 会議名 fact).
     "title": re.compile(
         r"会議名|会議の名前|会議の名称|正式名称|名称|第何回|何回目|回次"
-        r"|\bname of (?:the|this)\b.{0,40}?\b(?:meeting|council|committee|session|sitting)\b"
+        r"|\b(?:name|title) of (?:the|this)\b.{0,40}?\b(?:meeting|council|committee|session|sitting)\b"
         r"|\bwhat is (?:the|this) (?:meeting|council|committee) called\b"
         r"|\b(?:which|what) (?:session|sitting|round|number)\b|\bsession number\b",
         re.IGNORECASE,
@@ -94,7 +94,7 @@ FACET_FILLERS = {
     "agenda": _words(
         """最初 最後 初め 番目 何番目 資料 説明 報告 項目 一覧 一番初 一番最初 一番最後 取り上げ item items
         first last very covered discussed handout handouts material materials used use explain
-        explained presented presenting number"""
+        explained explanation presented presenting gave give given number"""
     ),
     # 「西暦でいうと2023年の何月何日」「何時に終わる予定」 "when did it wrap up"
     "date": _words(
@@ -105,7 +105,21 @@ FACET_FILLERS = {
     "venue": _words("ホテル 建物 部屋 hotel building room floor"),
     "attendees": _words("確認 名簿 list names itself"),  # 出席者を確認したい
     "title": frozenset(
-        ["会合", "正式", "名前", "name", "official", "number", "session", "sitting", "called"]
+        [
+            "会合",
+            "正式",
+            "名前",
+            "name",
+            "official",
+            "number",
+            "session",
+            "sitting",
+            "called",
+            "title",
+            "full",
+            "cover",
+            "covers",
+        ]
     ),
 }
 

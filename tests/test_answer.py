@@ -283,16 +283,11 @@ WITH_FACTS = {
 
 def test_year_forms_read_japanese_era_years_as_users_write_them():
     assert year_forms("取組の進捗状況について（令和３年度末現在）") == [
-        "2021年度", "fy2021", "fiscal", "2021", "reiwa"
+        "2021年度", "fy2021", "fiscal", "2021", "reiwa", "r3"
     ]  # fmt: skip
     assert year_forms("令和元年５月、平成三十年") == [
-        "2019年",
-        "2019",
-        "reiwa",
-        "2018年",
-        "2018",
-        "heisei",
-    ]
+        "2019年", "2019", "reiwa", "r1", "2018年", "2018", "heisei", "h30"
+    ]  # fmt: skip
     assert year_forms("２０２３年度") == []
 
 
@@ -313,6 +308,25 @@ def test_year_forms_read_japanese_era_years_as_users_write_them():
 def test_questions_on_an_item_or_the_date_line_are_meeting_facts(question, facets):
     assert is_meeting_info(question, WITH_FACTS)
     assert meeting_facets(question, WITH_FACTS) == facets
+
+
+def test_an_item_named_by_its_year_in_another_form():
+    agenda = (
+        "議事２－１ 令和４年度の取組について",
+        "議事３ 令和５年度の取組について",
+        "議事５ 意見交換",
+    )
+    meetings = {H_ID: replace(MEETINGS[H_ID], agenda=agenda)}
+    for question, item in [
+        ("R5年度の取組の説明に使われた資料は何番でしたか", agenda[1]),
+        ("2022年度の取組はどの資料で説明された？", agenda[0]),
+        ("Which handout was used for the FY2023 initiatives?", agenda[1]),
+        ("北海道の推進会議の意見交換では資料何番が使われた？", agenda[2]),
+    ]:
+        assert is_meeting_info(question, meetings), question
+        assert asked_items(question, agenda, meetings[H_ID]) == [item], question
+    title = "What is the full official title of the Hokkaido meeting these minutes cover?"
+    assert meeting_facets(title, meetings) == ["title"] and is_meeting_info(title, meetings)
 
 
 @pytest.mark.parametrize(
