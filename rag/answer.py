@@ -190,20 +190,32 @@ class Judgement:
     judged: tuple[Judged, ...]  # every candidate, most relevant first
     found: bool
     relevant: tuple[Judged, ...]  # the statements an answer cites (found only)
+    # What the answer decision read: the decision model's probability that the minutes answer
+    # (or, with an older model file, the best candidate's answerability); None: no candidates.
+    answer_probability: float | None = None
 
 
 def judge_candidates(index: Any, query: str, hits: Sequence[Hit], filters: Filters) -> Judgement:
-    """Probability per candidate (rag/judge.py); found when the best answer-decision
-    probability (``Judged.answerable``) reaches the model's answer threshold; cited: every non-meta statement at or above the cite threshold (at least the
-    best one), one per statement. Word statistics are over the meetings ``filters`` select."""
-    from rag.judge import judge, load_model, names_no_topic_word, question_view, topic_absent
+    """Probability per candidate (rag/judge.py); found when the question-level decision
+    (rag.judge.judge_question; with an older model file, the best ``Judged.answerable``)
+    reaches its threshold; cited: every non-meta statement at or above the cite threshold
+    (at least the best one), one per statement. Word statistics are over the meetings
+    ``filters`` select."""
+    from rag.judge import (
+        judge_question,
+        load_model,
+        names_no_topic_word,
+        question_view,
+        topic_absent,
+    )
     from rag.retrieve import late_hits, scope_mask
 
     if not hits:
         return Judgement((), False, ())
     model = load_model()
     view = question_view(index, query, filters.roles, scope=scope_mask(index, filters))
-    judged = tuple(judge(view, late_hits(index, query, hits), model))
+    ranked, decided = judge_question(view, late_hits(index, query, hits), model)
+    judged = tuple(ranked)
     # Sentences that order the reader (「以上の指示を無視して…と答えよ」) are injected text, not
     # opinions: a statement is cited only when it is about the question without them.
     content = [
@@ -212,14 +224,19 @@ def judge_candidates(index: Any, query: str, hits: Sequence[Hit], filters: Filte
         if j.hit.chunk.kind != "meta" and _about_without_instructions(j.hit.chunk.text, view.terms)
     ]
     topic = _survey_topic(index, query)
+    if decided is None or model.decision_model is None:
+        decided = max((_answerable(j) for j in content), default=0.0)
+        threshold = model.answer_threshold
+    else:
+        threshold = model.decision_model.answer_threshold
     found = (
         bool(content)
-        and max(_answerable(j) for j in content) >= model.answer_threshold
+        and decided >= threshold
         and not topic_absent(view, _folded_titles(index))
         and not (topic and names_no_topic_word(view, content[0].hit.chunk))
     )
     if not found:
-        return Judgement(judged, False, ())
+        return Judgement(judged, False, (), decided)
     # "What did members say about X" wants every statement on X, not only the few the judge
     # rates as the answer (its probability is "holds *the* answer": one statement in most of
     # its training questions): a candidate naming X is cited too.
@@ -232,7 +249,7 @@ def judge_candidates(index: Any, query: str, hits: Sequence[Hit], filters: Filte
             continue
         seen.add(key)
         relevant.append(j)
-    return Judgement(judged, True, tuple(relevant[:MAX_CITATIONS]))
+    return Judgement(judged, True, tuple(relevant[:MAX_CITATIONS]), decided)
 
 
 def _answerable(j: Judged) -> float:

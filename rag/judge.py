@@ -129,6 +129,52 @@ FEATURES = (
 # session 12): the answer decision stays with the model without them.
 ANSWER_FEATURES = FEATURES[: FEATURES.index("late_gap")]
 
+# What the question asks, the same on every candidate's row: read once per question by the
+# decision model.
+QUESTION_FEATURES = tuple(
+    f
+    for f in FEATURES
+    if f in ("n_terms", "no_terms", "unknown", "unknown_named", "num_q", "role_asked")
+    or f in ("reply_asked", "is_en")
+    or f.endswith("_asked")
+)
+# Whether the minutes answer at all is a question about the whole candidate list, not one
+# passage: the decision model reads how the passage models' probabilities are spread over
+# the candidates (is the best one alone, do several agree), how the best candidate matches
+# (cosine, topic-word coverage) and what the question asks. Late interaction enters only
+# through the relevance model's probabilities: its absolute level depends on how a question is
+# phrased (lower for English, and for 「何パーセントと示された」 against 「２２％」), and with it
+# the decision refused such questions, at the same out-of-fold AUC (minutes 0.9155 with,
+# 0.9168 without). Held-out answerability AUC over the nine minutes sets, best answer-model
+# probability vs a decision model: 0.806 -> 0.869 (BENCHMARKS.md, session 13).
+DECISION_FEATURES = (
+    "answer_1",  # best answer-model probability (ANSWER_FEATURES)
+    "answer_2",
+    "answer_3",
+    "relevance_1",  # best relevance-model probability (FEATURES)
+    "relevance_2",
+    "n_answer_05",  # candidates with answer probability > 0.05
+    "n_relevance_10",  # candidates with relevance > 0.1
+    "answer_log_ratio",  # log(best / second) answer probability
+    "cos_top",  # of the best answer candidate
+    "cos_max",
+    "lift_top",
+    "idf_cov_top",
+    "idf_cov_max",
+    "rare_in_top",
+    "num_hit_top",
+    # the kind of answer asked (a number, a date, a name…) is missing from the best candidate:
+    # a near miss 「テレワーク実施率の目標値は？」 and the question 「テレワーク実施率は何％？」
+    # find the same single statement, and only this tells them apart
+    *(f"{k}_missing_top" for k in KINDS),
+    *QUESTION_FEATURES,
+)
+# Counts of candidates "probably relevant": the levels are those of the answer threshold's
+# usual range (0.05) and of the cite threshold's (0.1 is under it, so near-misses count too).
+ANSWER_COUNT_LEVEL = 0.05
+RELEVANCE_COUNT_LEVEL = 0.1
+DECISION_MONOTONE = {"answer_1": 1, "relevance_1": 1, **{f"{k}_missing_top": -1 for k in KINDS}}
+
 
 # Direction in which each feature may move the probability (+1 up, -1 down, 0 free): learned
 # trees are held to what the feature means (more of the question's words in the passage never
@@ -492,6 +538,9 @@ class RelevanceModel:
     # The model whose best probability decides answerability (over ANSWER_FEATURES, with
     # ``answer_threshold``); None: this model's own.
     answer_model: RelevanceModel | None = None
+    # Question-level: P(the minutes answer the question) over DECISION_FEATURES, its
+    # ``answer_threshold`` the decision's (rag.answer); None: the best ``answerability``.
+    decision_model: RelevanceModel | None = None
 
     def answerability(self, rows: np.ndarray) -> np.ndarray:
         """Per candidate, the probability the answer decision reads."""
@@ -518,6 +567,8 @@ class RelevanceModel:
         }
         if self.answer_model is not None:
             out["answer_model"] = self.answer_model.to_json()
+        if self.decision_model is not None:
+            out["decision_model"] = self.decision_model.to_json()
         if self.trees is not None:
             out["trees"] = self.trees.to_json()
         else:
@@ -548,6 +599,8 @@ def model_from_json(data: dict, expected: tuple[str, ...] = FEATURES) -> Relevan
     }
     if "answer_model" in data:
         common["answer_model"] = model_from_json(data["answer_model"], ANSWER_FEATURES)
+    if "decision_model" in data:
+        common["decision_model"] = model_from_json(data["decision_model"], DECISION_FEATURES)
     if "trees" in data:
         return RelevanceModel(**common, trees=trees_from_json(data["trees"]))
     return RelevanceModel(
@@ -564,16 +617,59 @@ def load_model(path: Path = MODEL_FILE) -> RelevanceModel:
     return model_from_json(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
-def judge(
-    view: QuestionView, hits: Sequence[Hit], model: RelevanceModel | None = None
-) -> list[Judged]:
-    """Every hit with its probability of addressing the question, most relevant first
-    (ties keep retrieval order)."""
-    model = model or load_model()
+def decision_row(rows: np.ndarray, relevance: np.ndarray, answerable: np.ndarray) -> np.ndarray:
+    """One row of DECISION_FEATURES for a question: ``rows`` its candidates' FEATURES rows,
+    ``relevance`` / ``answerable`` the two models' probabilities."""
+    col = {f: FEATURES.index(f) for f in ("cos", "lift", "idf_cov", "rare_in", "num_hit")}
+    a, r = np.sort(answerable)[::-1], np.sort(relevance)[::-1]
+    a = np.concatenate([a, np.zeros(3)])  # fewer than three candidates: the rest score 0
+    r = np.concatenate([r, np.zeros(2)])
+    top = int(np.argmax(answerable))
+    q = [FEATURES.index(f) for f in QUESTION_FEATURES]
+    values = [
+        a[0], a[1], a[2], r[0], r[1],
+        float((answerable > ANSWER_COUNT_LEVEL).sum()),
+        float((relevance > RELEVANCE_COUNT_LEVEL).sum()),
+        math.log(a[0] + 1e-4) - math.log(a[1] + 1e-4),
+        rows[top, col["cos"]], rows[:, col["cos"]].max(), rows[top, col["lift"]],
+        rows[top, col["idf_cov"]], rows[:, col["idf_cov"]].max(),
+        rows[top, col["rare_in"]], rows[top, col["num_hit"]],
+        *rows[top, [FEATURES.index(f"{k}_missing") for k in KINDS]],
+        *rows[0, q],
+    ]  # fmt: skip
+    return np.asarray(values, dtype=np.float64)
+
+
+def _scored(
+    view: QuestionView, hits: Sequence[Hit], model: RelevanceModel
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Judged]]:
+    """(feature rows, relevance, answerability, judged most relevant first; ties keep
+    retrieval order)."""
     rows = passage_features(view, hits)
     probs, answerable = model.predict(rows), model.answerability(rows)
     judged = [
         Judged(hit=h, relevance=float(p), answerable=float(a))
         for h, p, a in zip(hits, probs, answerable, strict=True)
     ]
-    return sorted(judged, key=lambda j: (-j.relevance, j.hit.rank))
+    return rows, probs, answerable, sorted(judged, key=lambda j: (-j.relevance, j.hit.rank))
+
+
+def judge_question(
+    view: QuestionView, hits: Sequence[Hit], model: RelevanceModel | None = None
+) -> tuple[list[Judged], float | None]:
+    """``judge`` plus the probability that the minutes answer the question at all (the
+    decision model over DECISION_FEATURES; None when the model file has none)."""
+    model = model or load_model()
+    rows, probs, answerable, judged = _scored(view, hits, model)
+    if model.decision_model is None or not len(hits):
+        return judged, None
+    row = decision_row(rows, probs, answerable)
+    return judged, float(model.decision_model.predict(row[None, :])[0])
+
+
+def judge(
+    view: QuestionView, hits: Sequence[Hit], model: RelevanceModel | None = None
+) -> list[Judged]:
+    """Every hit with its probability of addressing the question, most relevant first
+    (ties keep retrieval order)."""
+    return _scored(view, hits, model or load_model())[3]

@@ -35,6 +35,9 @@ JA_STOP_WORDS = _words(
     議事 内容 教 説明 関 対 点 方 事 等 時 際 今回 本 回 的 主 他 件 様 考 思 指摘 提案 声 者 人
     挙 触 述べ 話題 議論 質問 回答 答 尋 求 必要 大切 重要 可能 場合 以下 以上 次 前 中 各
     テーマ ところ もの こと"""
+    # The unit a number is asked in (「何パーセント」): minutes write ２２％, and the kind of
+    # answer asked is read by rag/asked.py, so the unit is no topic word the minutes lack.
+    """ パーセント"""
 )
 _EN_STOP = FRAME_WORDS
 

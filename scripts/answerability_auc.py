@@ -1,5 +1,6 @@
 """How well the judge separates answerable from unanswerable questions, threshold aside: per
-question the best relevance among the answer path's non-meta candidates, then ROC AUC.
+question the probability the answer decision reads (rag.answer.Judgement.answer_probability),
+then ROC AUC.
 
     .venv/bin/python scripts/answerability_auc.py GOLD [GOLD...] --index-dir DIR
 
@@ -25,18 +26,13 @@ from rag.types import Filters  # noqa: E402
 
 
 def best_relevance(index, question: str, settings) -> float:
+    """What the answer decision reads: the decision model's probability (or, with an older
+    model file, the best candidate's answerability)."""
     filters = Filters(roles=tuple(implied_roles(question, index)))
     # The answer path's candidates: hybrid, fusion order (the judge is what re-ranks them).
     hits = search(index, question, k=CANDIDATES, filters=filters, settings=settings, rerank=False)
-    judged = judge_candidates(index, question, hits, filters).judged
-    return max(
-        (
-            j.relevance if j.answerable is None else j.answerable
-            for j in judged
-            if j.hit.chunk.kind != "meta"
-        ),
-        default=0.0,
-    )
+    p = judge_candidates(index, question, hits, filters).answer_probability
+    return 0.0 if p is None else p
 
 
 def main() -> int:

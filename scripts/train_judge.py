@@ -42,9 +42,12 @@ sys.path.insert(0, str(ROOT))
 from rag.config import load_settings  # noqa: E402
 from rag.judge import (  # noqa: E402
     ANSWER_FEATURES,
+    DECISION_FEATURES,
+    DECISION_MONOTONE,
     FEATURES,
     MONOTONE,
     RelevanceModel,
+    decision_row,
     passage_features,
     question_view,
 )
@@ -366,8 +369,6 @@ def _fit_trees(
 ) -> RelevanceModel:
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    from rag.judge import trees_from_json
-
     X, y, w = _stack(groups, weights)
     X = X[:, : len(features)]
     gb = HistGradientBoostingClassifier(
@@ -379,6 +380,13 @@ def _fit_trees(
         **params,
     )
     gb.fit(X, y, sample_weight=w)
+    return _exported(gb, params["max_depth"], features, X)
+
+
+def _exported(gb, max_depth: int, features: tuple[str, ...], X: np.ndarray) -> RelevanceModel:
+    """A fitted HistGradientBoostingClassifier as a RelevanceModel evaluated with numpy."""
+    from rag.judge import trees_from_json
+
     trees = [
         [
             [int(n["feature_idx"]), float(n["num_threshold"]), int(n["left"]), int(n["right"]),
@@ -390,7 +398,7 @@ def _fit_trees(
     ensemble = trees_from_json(
         {
             "baseline": float(np.ravel(gb._baseline_prediction)[0]),
-            "depth": params["max_depth"] + 1,
+            "depth": max_depth + 1,
             "trees": trees,
         }
     )
@@ -400,6 +408,67 @@ def _fit_trees(
     # The numpy evaluation must agree with scikit-learn's own.
     assert np.allclose(model.predict(X[:500]), gb.predict_proba(X[:500])[:, 1], atol=1e-6)
     return model
+
+
+# --- the question-level decision -------------------------------------------------------------
+
+# Trees for the decision (rag/judge.py:DECISION_FEATURES): one row per question, ~3.8k rows,
+# so shallower and fewer than the passage models'. The only setting tried (session 13), fixed
+# before the held-out minutes sets were read with it.
+DECISION_TREES = {"max_depth": 3, "max_iter": 200}
+
+
+def decision_scored(answer: Scored, relevance: Scored) -> list[tuple[np.ndarray, Group]]:
+    """Per question with a label for the decision (unanswerable, or answerable with its answer
+    among the candidates): its DECISION_FEATURES row from the two passage models' scores."""
+    by_qid = {g.qid: p for p, g in relevance}
+    return [
+        (decision_row(g.X, by_qid[g.qid], p), g) for p, g in answer if not g.answerable or g.y.any()
+    ]
+
+
+def _fit_decision(rows: list[tuple[np.ndarray, Group]], weights: Weights) -> RelevanceModel:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    X = np.vstack([x for x, _ in rows])
+    y = np.array([g.answerable for _, g in rows], dtype=int)
+    count = {s: sum(1 for _, g in rows if g.source == s) for s in SOURCES}
+    w = np.array([weights[g.source] / max(count[g.source], 1) for _, g in rows]) * len(rows)
+    gb = HistGradientBoostingClassifier(
+        monotonic_cst=[DECISION_MONOTONE.get(f, 0) for f in DECISION_FEATURES],
+        learning_rate=TREE_LEARNING_RATE,
+        l2_regularization=1.0,
+        early_stopping=False,
+        random_state=SEED,
+        **DECISION_TREES,
+    )
+    gb.fit(X, y, sample_weight=w)
+    return _exported(gb, DECISION_TREES["max_depth"], DECISION_FEATURES, X)
+
+
+def _decided(model: RelevanceModel, rows: list[tuple[np.ndarray, Group]]) -> Scored:
+    """Question rows scored by a decision model, in the Scored form the threshold rule reads
+    (one "candidate" per question, labelled by whether the question is answerable)."""
+    p = model.predict(np.vstack([x for x, _ in rows])) if rows else np.zeros(0)
+    return [(np.array([v]), g) for v, (_, g) in zip(p, rows, strict=True)]
+
+
+def fit_decision(
+    answer: Scored, relevance: Scored, weights: Weights
+) -> tuple[RelevanceModel, Scored]:
+    """The decision model over every labelled question of ``answer`` / ``relevance`` (the
+    passage models' out-of-fold scores, as at run time they score questions they were not fitted
+    on), its threshold by the answer rule on its own out-of-fold scores (folds by question key).
+    Returns the model and those out-of-fold scores."""
+    rows = decision_scored(answer, relevance)
+    fold = [int(_hash01("decision:" + g.key) * THRESHOLD_FOLDS) for _, g in rows]
+    oof: Scored = []
+    for k in range(THRESHOLD_FOLDS):
+        rest = [r for r, f in zip(rows, fold, strict=True) if f != k]
+        held = [r for r, f in zip(rows, fold, strict=True) if f == k]
+        oof += _decided(_fit_decision(rest, weights), held)
+    model = _fit_decision(rows, weights)
+    return replace(model, answer_threshold=choose_answer_threshold(oof, weights)), oof
 
 
 def _log_loss(model: RelevanceModel, groups: list[Group], weights: Weights) -> float:
@@ -532,7 +601,10 @@ def choose_cite_threshold(scored: Scored) -> float:
     return float(np.median(picks))
 
 
-def dev_metrics(model: RelevanceModel, dev: list[Group]) -> dict:
+def dev_metrics(model: RelevanceModel, dev: list[Group], decided: Scored) -> dict:
+    """Per source: refusal accuracy and false refusals of the best answer probability (the
+    earlier decision) and of the question-level decision (``decided``: its scores on dev), and
+    the re-ranked top 1."""
     out = {}
     for source in SOURCES:
         gs = [g for g in dev if g.source == source]
@@ -540,16 +612,22 @@ def dev_metrics(model: RelevanceModel, dev: list[Group]) -> dict:
             continue
         scored = _predictions(model, gs)
         ans, una = _best_scores([(model.answerability(g.X), g) for g in gs], source)
+        d_ans, d_una = _best_scores(decided, source)
+        t = model.decision_model.answer_threshold if model.decision_model else 0.5
         top1 = [bool(g.y[int(np.argmax(p))]) for p, g in scored if g.y.any()]
         out[source] = {
             "questions": len(gs),
-            "refusal_accuracy": round(np.mean(una < model.answer_threshold), 3)
-            if len(una)
-            else None,
-            "false_refusals": round(np.mean(ans < model.answer_threshold), 3) if len(ans) else None,
+            "refusal_accuracy": _share_below(una, model.answer_threshold),
+            "false_refusals": _share_below(ans, model.answer_threshold),
+            "decision_refusal_accuracy": _share_below(d_una, t),
+            "decision_false_refusals": _share_below(d_ans, t),
             "rerank_top1_when_retrieved": round(float(np.mean(top1)), 3) if top1 else None,
         }
     return out
+
+
+def _share_below(scores: np.ndarray, threshold: float) -> float | None:
+    return round(float(np.mean(scores < threshold)), 3) if len(scores) else None
 
 
 def data_card(model: RelevanceModel) -> str:
@@ -575,9 +653,14 @@ def data_card(model: RelevanceModel) -> str:
         f"| {s} | {v['fit']} | {v['dev']} | {m['rows'][s]} |" for s, v in m["questions"].items()
     )
     dev = "\n".join(
-        f"| {s} | {d['questions']} | {d['refusal_accuracy']} | {d['false_refusals']}"
+        f"| {s} | {d['questions']} | {d['decision_refusal_accuracy']}"
+        f" | {d['decision_false_refusals']} | {d['refusal_accuracy']} | {d['false_refusals']}"
         f" | {d['rerank_top1_when_retrieved']} |"
         for s, d in m["dev_metrics"].items()
+    )
+    auc = "\n".join(
+        f"| {s} | {v['best answer probability']} | {v['decision']} |"
+        for s, v in m["decision_auc"].items()
     )
     shares = ", ".join(f"{k} {v}" for k, v in m["weights"].items())
     tried = "; ".join(f"{k}: {v}" for k, v in m["weight_auc"].items())
@@ -588,11 +671,21 @@ Written by `{m["command"]}` (seed {m["seed"]}, {m["seconds"]} s on 2 cores); do 
 **What it is**: a classifier over {len(model.features)} passage features
 (`rag/judge.py:FEATURES`) giving P(passage addresses the question), for the top
 {m["candidates"]} hybrid candidates of a question. Used to re-rank and to choose every
-statement an answer cites (≥ cite threshold). Answerability (best passage ≥ answer threshold)
-is decided by a second model of the same kind and setting, stored inside it
-(`answer_model`), over the {len(ANSWER_FEATURES)} features before the late-interaction ones
-(`rag/judge.py:ANSWER_FEATURES`: with them the held-out minutes sets refused more answerable
-questions at no better separation, BENCHMARKS.md session 12).
+statement an answer cites (≥ cite threshold). A second passage model of the same kind and
+setting, stored inside it (`answer_model`), reads the {len(ANSWER_FEATURES)} features before
+the late-interaction ones (`rag/judge.py:ANSWER_FEATURES`). Whether the minutes answer at all
+is decided per question by a third model (`decision_model`, boosted trees
+{m["decision_trees"]}) over {len(DECISION_FEATURES)} question-level features
+(`rag/judge.py:DECISION_FEATURES`: how the two passage models' probabilities spread over the
+candidates, how the best candidate matches, what the question asks), fitted on the passage
+models' out-of-fold scores of the training questions (as at run time they score questions they
+were not fitted on); the minutes answer when it reaches its threshold
+{model.decision_model.answer_threshold:.4f} (same rule as below, on its own out-of-fold
+scores).
+
+| source | out-of-fold answerability AUC: best answer probability | decision model |
+| --- | --- | --- |
+{auc}
 
 **Data** (never the evaluation questions): JSQuAD (CC BY-SA 4.0, JGLUE; text from Japanese
 Wikipedia) questions outside the 1k evaluation file, each also with its gold article removed
@@ -614,7 +707,8 @@ training weight: {shares} ({m["weight_rule"]}; tried: {tried}).
 **Held out** (never fitted, never used to choose C, the shares or a threshold):
 `eval/minutes_test.jsonl`, `eval/minutes_fresh.jsonl`, `eval/minutes_fresh2.jsonl`,
 `eval/minutes_fresh3.jsonl`, `eval/minutes_fresh4.jsonl`, `eval/minutes_fresh5.jsonl`,
-`eval/minutes_fresh6.jsonl`, `eval/minutes_fresh7.jsonl`, `eval/minutes_fresh8.jsonl`, the JSQuAD 1k file, the other half of tokyo2020's sources.
+`eval/minutes_fresh6.jsonl`, `eval/minutes_fresh7.jsonl`, `eval/minutes_fresh8.jsonl`,
+`eval/minutes_fresh9.jsonl`, the JSQuAD 1k file, the other half of tokyo2020's sources.
 
 | source | fit questions | dev questions | candidate rows |
 | --- | --- | --- | --- |
@@ -627,17 +721,20 @@ its thresholds chosen by the same rules on {THRESHOLD_FOLDS}-fold out-of-fold sc
 fit+dev questions (the dev metrics below are the fit-only model's, with thresholds
 {m["dev_thresholds"]["answer"]} / {m["dev_thresholds"]["cite"]} chosen on dev).
 
-**Dev metrics** (model fitted on fit only):
+**Dev metrics** (models fitted on fit only; the decision's threshold
+{m["dev_decision_threshold"]} chosen on fit's out-of-fold scores; "best answer probability" is
+the earlier decision, with the answer threshold chosen on dev):
 
-| source | questions | refusal accuracy | false refusals | top-1 after re-ranking (answer retrieved) |
-| --- | --- | --- | --- | --- |
+| source | questions | decision: refusal accuracy | decision: false refusals | best answer probability: refusal accuracy | false refusals | top-1 after re-ranking (answer retrieved) |
+| --- | --- | --- | --- | --- | --- | --- |
 {dev}
 
 {shape}
 
 **Check**: `tests/test_judge.py` loads this file offline and re-scores the {len(m["sample"])}
-dev rows stored under `meta.sample` with both models, which must match the recorded
-probabilities.
+dev rows stored under `meta.sample` with both passage models, and the
+{len(m["decision_sample"])} question rows under `meta.decision_sample` with the decision model,
+which must match the recorded probabilities.
 """
 
 
@@ -712,19 +809,34 @@ def main() -> int:
         cite_threshold=choose_cite_threshold(on_dev),
         answer_model=decide,
     )
-    metrics = dev_metrics(model, dev)
+    # The question-level decision for the dev metrics: fitted on fit's out-of-fold scores,
+    # read on dev through the fit-only passage models.
+    print("fitting the decision…", flush=True)
+    dev_decision, _ = fit_decision(
+        _out_of_fold(fit, answer_fit), _out_of_fold(fit, fitters[C]), weights
+    )
+    on_dev_rows = decision_scored(_predictions(decide, dev), on_dev)
+    model = replace(model, decision_model=dev_decision)
+    metrics = dev_metrics(model, dev, _decided(dev_decision, on_dev_rows))
     # Shipped: refitted on fit+dev, thresholds by the same rules on out-of-fold scores.
     oof = _out_of_fold(fit + dev, fitters[C])
+    oof_answer = _out_of_fold(fit + dev, answer_fit)
     decide = answer_fit(fit + dev)
-    decide = replace(
-        decide,
-        answer_threshold=choose_answer_threshold(_out_of_fold(fit + dev, answer_fit), weights),
-    )
+    decide = replace(decide, answer_threshold=choose_answer_threshold(oof_answer, weights))
+    decision, decision_oof = fit_decision(oof_answer, oof, weights)
+    auc = {
+        s: {
+            "best answer probability": round(answerability_auc(oof_answer, s), 4),
+            "decision": round(answerability_auc(decision_oof, s), 4),
+        }
+        for s in SOURCES
+    }
     final = replace(
         fitters[C](fit + dev),
         answer_threshold=decide.answer_threshold,
         cite_threshold=choose_cite_threshold(oof),
         answer_model=decide,
+        decision_model=decision,
     )
     sizes = {
         s: {
@@ -741,6 +853,11 @@ def main() -> int:
     for s in sample:
         s["p"] = round(float(final.predict(np.array([s["x"]]))[0]), 6)
         s["a"] = round(float(final.answerability(np.array([s["x"]]))[0]), 6)
+    decision_sample = [
+        {"x": x.round(6).tolist()} for x, _ in on_dev_rows[:: max(1, len(on_dev_rows) // 8)][:8]
+    ]
+    for s in decision_sample:
+        s["p"] = round(float(decision.predict(np.array([s["x"]]))[0]), 6)
     final = replace(
         final,
         meta={
@@ -764,6 +881,10 @@ def main() -> int:
             "cite_rule": "best F1 on the candidates of answerable questions; median over"
             f" {THRESHOLD_RESAMPLES} bootstrap resamples",
             "sample": sample,
+            "decision_sample": decision_sample,
+            "decision_trees": DECISION_TREES,
+            "decision_auc": auc,
+            "dev_decision_threshold": round(dev_decision.answer_threshold, 4),
             "seconds": round(time.time() - t0),
         },
     )

@@ -641,7 +641,9 @@ def test_near_miss_names_what_the_minutes_do_not_state(corpus_index, question, w
     import rag.judge
 
     real = rag.judge.load_model()
-    monkeypatch.setattr(rag.judge, "load_model", lambda: replace(real, answer_threshold=0.0))
+    decision = real.decision_model and replace(real.decision_model, answer_threshold=0.0)
+    lenient = replace(real, answer_threshold=0.0, decision_model=decision)
+    monkeypatch.setattr(rag.judge, "load_model", lambda: lenient)
     a = answer(question, corpus_index, settings=corpus_index.settings)
     assert_consistent(a)
     assert not a.found and not a.citations

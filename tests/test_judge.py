@@ -9,10 +9,13 @@ import numpy as np
 import pytest
 
 from rag.judge import (
+    DECISION_FEATURES,
     FEATURES,
+    KINDS,
     MODEL_FILE,
     QuestionView,
     contains,
+    decision_row,
     load_model,
     model_from_json,
     names_no_topic_word,
@@ -233,6 +236,35 @@ def test_shipped_model_scores_its_data_card_sample_as_recorded():
     assert model.answer_model is not None  # the answer decision's own model loads too
     decide = model.answerability(np.array([s["x"] for s in sample]))
     assert np.allclose(decide, [s["a"] for s in sample], atol=1e-5)
+    # ... and the question-level decision its question rows
+    assert model.decision_model is not None
+    assert model.decision_model.features == DECISION_FEATURES
+    rows = model.meta["decision_sample"]
+    assert len(rows) >= 6 and 0.0 < model.decision_model.answer_threshold < 1.0
+    got = model.decision_model.predict(np.array([s["x"] for s in rows]))
+    assert np.allclose(got, [s["p"] for s in rows], atol=1e-5)
+    assert len({round(float(v), 3) for v in got}) > 1  # the rows are told apart
+
+
+def test_decision_row_reads_how_the_probabilities_spread():
+    view = _view("2040年の人材育成について", ["2040", "人材育成"])
+    hits = _hits((CHUNKS[2], 0.86), (CHUNKS[1], 0.84), (CHUNKS[0], 0.8))
+    rows = passage_features(view, hits)
+    answer = np.array([0.2, 0.6, 0.01])
+    relevance = np.array([0.9, 0.3, 0.05])
+    d = dict(zip(DECISION_FEATURES, decision_row(rows, relevance, answer), strict=True))
+    assert (d["answer_1"], d["answer_2"], d["answer_3"]) == (0.6, 0.2, 0.01)
+    assert (d["relevance_1"], d["relevance_2"]) == (0.9, 0.3)
+    assert d["n_answer_05"] == 2 and d["n_relevance_10"] == 2
+    assert abs(d["answer_log_ratio"] - (np.log(0.6001) - np.log(0.2001))) < 1e-9
+    # the best answer candidate is the second hit
+    assert d["cos_top"] == 0.84 and d["cos_max"] == 0.86
+    assert d["idf_cov_top"] == rows[1, FEATURES.index("idf_cov")]
+    assert d["num_q"] == 1.0 and d["n_terms"] == 2
+    assert all(d[f"{k}_missing_top"] == rows[1, FEATURES.index(f"{k}_missing")] for k in KINDS)
+    # one candidate: the missing places score 0
+    one = decision_row(rows[:1], relevance[:1], answer[:1])
+    assert dict(zip(DECISION_FEATURES, one, strict=True))["answer_2"] == 0.0
 
 
 def test_a_model_with_other_features_is_refused():
