@@ -367,12 +367,26 @@ TREE_LEARNING_RATE = 0.05  # scikit-learn's usual range; fewer, larger steps ove
 def _fit_trees(
     groups: list[Group], params: dict, weights: Weights, features: tuple[str, ...] = FEATURES
 ) -> RelevanceModel:
+    X, y, w = _stack(groups, weights)
+    return _boosted(X[:, : len(features)], y, w, params, features, MONOTONE)
+
+
+def _boosted(
+    X: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    params: dict,
+    features: tuple[str, ...],
+    monotone: dict[str, int],
+) -> RelevanceModel:
+    """HistGradientBoostingClassifier fitted on (X, y, w) with the features' monotone
+    directions, as a RelevanceModel evaluated with numpy."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    X, y, w = _stack(groups, weights)
-    X = X[:, : len(features)]
+    from rag.judge import trees_from_json
+
     gb = HistGradientBoostingClassifier(
-        monotonic_cst=[MONOTONE.get(f, 0) for f in features],
+        monotonic_cst=[monotone.get(f, 0) for f in features],
         learning_rate=TREE_LEARNING_RATE,
         l2_regularization=1.0,
         early_stopping=False,
@@ -380,13 +394,6 @@ def _fit_trees(
         **params,
     )
     gb.fit(X, y, sample_weight=w)
-    return _exported(gb, params["max_depth"], features, X)
-
-
-def _exported(gb, max_depth: int, features: tuple[str, ...], X: np.ndarray) -> RelevanceModel:
-    """A fitted HistGradientBoostingClassifier as a RelevanceModel evaluated with numpy."""
-    from rag.judge import trees_from_json
-
     trees = [
         [
             [int(n["feature_idx"]), float(n["num_threshold"]), int(n["left"]), int(n["right"]),
@@ -398,7 +405,7 @@ def _exported(gb, max_depth: int, features: tuple[str, ...], X: np.ndarray) -> R
     ensemble = trees_from_json(
         {
             "baseline": float(np.ravel(gb._baseline_prediction)[0]),
-            "depth": max_depth + 1,
+            "depth": params["max_depth"] + 1,
             "trees": trees,
         }
     )
@@ -428,22 +435,11 @@ def decision_scored(answer: Scored, relevance: Scored) -> list[tuple[np.ndarray,
 
 
 def _fit_decision(rows: list[tuple[np.ndarray, Group]], weights: Weights) -> RelevanceModel:
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
     X = np.vstack([x for x, _ in rows])
     y = np.array([g.answerable for _, g in rows], dtype=int)
     count = {s: sum(1 for _, g in rows if g.source == s) for s in SOURCES}
     w = np.array([weights[g.source] / max(count[g.source], 1) for _, g in rows]) * len(rows)
-    gb = HistGradientBoostingClassifier(
-        monotonic_cst=[DECISION_MONOTONE.get(f, 0) for f in DECISION_FEATURES],
-        learning_rate=TREE_LEARNING_RATE,
-        l2_regularization=1.0,
-        early_stopping=False,
-        random_state=SEED,
-        **DECISION_TREES,
-    )
-    gb.fit(X, y, sample_weight=w)
-    return _exported(gb, DECISION_TREES["max_depth"], DECISION_FEATURES, X)
+    return _boosted(X, y, w, DECISION_TREES, DECISION_FEATURES, DECISION_MONOTONE)
 
 
 def _decided(model: RelevanceModel, rows: list[tuple[np.ndarray, Group]]) -> Scored:
