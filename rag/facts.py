@@ -156,11 +156,10 @@ def meeting_facets(question: str, meetings: dict[str, Meeting]) -> list[str]:
 _ITEM_FRAME = ("時点", "現在", "何")
 
 
-def _item_text(meetings: dict[str, Meeting]) -> str:
-    """Every agenda item of the meetings, folded, with the 西暦 forms of its 和暦 years (a user
-    asks about 「2021年度末時点」 or "FY2021" for 「令和３年度末現在」)."""
-    items = [a for m in meetings.values() for a in m.agenda]
-    return folded(" ".join(items + [y for a in items for y in year_forms(a)]))
+def _item_text(items: Sequence[str]) -> str:
+    """Agenda items, folded, with the other forms of their 和暦 years (a user asks about
+    「2021年度末時点」, "FY2021" or R3年度 for 「令和３年度末現在」)."""
+    return folded(" ".join([*items, *(y for a in items for y in year_forms(a))]))
 
 
 def _in_item_text(term: str, items: str) -> bool:
@@ -178,15 +177,14 @@ def _asks_of_one_item(question: str, meetings: dict[str, Meeting]) -> bool:
     (委員の意見は) or asks no such thing, and goes to retrieval."""
     if infer_roles(question) or not asked_kinds(question):
         return False
-    names = scope_terms(content_terms(question), list(meetings.values()))
+    terms = content_terms(question)
+    names = scope_terms(terms, list(meetings.values()))
     fillers = _ITEM_PRESENTED | FACET_FILLERS["agenda"] | FACET_FILLERS["date"]
-    terms = [t for t in content_terms(question) if t not in names and t not in fillers]
-    for m in meetings.values():
-        for item in m.agenda:
-            words = _item_text({m.id: replace(m, agenda=(item,))})
-            if len(terms) >= 2 and all(_in_item_text(t, words) for t in terms):
-                return True
-    return False
+    terms = [t for t in terms if t not in names and t not in fillers]
+    if len(terms) < 2:
+        return False
+    items = [_item_text([item]) for m in meetings.values() for item in m.agenda]
+    return any(all(_in_item_text(t, words) for t in terms) for words in items)
 
 
 def is_meeting_info(question: str, meetings: dict[str, Meeting]) -> bool:
@@ -212,7 +210,7 @@ def is_meeting_info(question: str, meetings: dict[str, Meeting]) -> bool:
     # So is an agenda item asked about as one (「意見交換は何番目の議事か」).
     items = ""
     if "agenda" in facets and not roles:
-        items = _item_text(meetings)
+        items = _item_text([a for m in meetings.values() for a in m.agenda])
         scope |= _english_for(question, items)  # "which working groups" = ワーキンググループ
     # 「13時30分に始まって何時に終わる」: words of the very facts asked about are no topic.
     facts = _facts_text(meetings, facets)
@@ -235,6 +233,8 @@ def is_meeting_info(question: str, meetings: dict[str, Meeting]) -> bool:
 def _facts_text(meetings: dict[str, Meeting], facets: Sequence[str]) -> str:
     """The folded text of the meeting facts (会議情報 statements) that answer ``facets``."""
     pats = [_FACET_META[f] for f in facets if f in _FACET_META]
+    if not pats:
+        return ""
     return folded(
         " ".join(
             s.text
@@ -581,7 +581,7 @@ def asked_item(question: str, items: Sequence[str], meeting: Meeting) -> str | N
     terms = [t for t in terms if len(t) >= 2 and t not in names]
     # The item holding most of the question's words (データ利活用 picks 「データ利活用ワーキング
     # グループの取組報告」 over another working group's); the first of equals.
-    hay = [folded(" ".join([x, *year_forms(x)])) for x in items]  # R5年度 is 令和５年度
+    hay = [_item_text([x]) for x in items]  # R5年度 is 令和５年度
     held = [sum(len(t) for t in terms if t in h) for h in hay]
     best = max(held, default=0)
     return items[held.index(best)] if best else None

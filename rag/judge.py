@@ -134,9 +134,8 @@ ANSWER_FEATURES = FEATURES[: FEATURES.index("late_gap")]
 QUESTION_FEATURES = tuple(
     f
     for f in FEATURES
-    if f in ("n_terms", "no_terms", "unknown", "unknown_named", "num_q", "role_asked")
-    or f in ("reply_asked", "is_en")
-    or f.endswith("_asked")
+    if f.endswith("_asked")
+    or f in ("n_terms", "no_terms", "unknown", "unknown_named", "num_q", "is_en")
 )
 # Whether the minutes answer at all is a question about the whole candidate list, not one
 # passage: the decision model reads how the passage models' probabilities are spread over
@@ -169,8 +168,9 @@ DECISION_FEATURES = (
     *(f"{k}_missing_top" for k in KINDS),
     *QUESTION_FEATURES,
 )
-# Counts of candidates "probably relevant": the levels are those of the answer threshold's
-# usual range (0.05) and of the cite threshold's (0.1 is under it, so near-misses count too).
+# Counts of candidates that are at least weakly related: levels set once in the first
+# experiment (session 13) and not tuned, well under the answer model's threshold (~0.17) and
+# the cite threshold (~0.29), so statements near the topic count too.
 ANSWER_COUNT_LEVEL = 0.05
 RELEVANCE_COUNT_LEVEL = 0.1
 DECISION_MONOTONE = {"answer_1": 1, "relevance_1": 1, **{f"{k}_missing_top": -1 for k in KINDS}}
@@ -617,15 +617,22 @@ def load_model(path: Path = MODEL_FILE) -> RelevanceModel:
     return model_from_json(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
+# Where decision_row reads its inputs in a FEATURES row.
+_DECISION_COLUMNS: dict[str, Any] = {
+    **{f: FEATURES.index(f) for f in ("cos", "lift", "idf_cov", "rare_in", "num_hit")},
+    "missing": [FEATURES.index(f"{k}_missing") for k in KINDS],
+    "question": [FEATURES.index(f) for f in QUESTION_FEATURES],
+}
+
+
 def decision_row(rows: np.ndarray, relevance: np.ndarray, answerable: np.ndarray) -> np.ndarray:
     """One row of DECISION_FEATURES for a question: ``rows`` its candidates' FEATURES rows,
     ``relevance`` / ``answerable`` the two models' probabilities."""
-    col = {f: FEATURES.index(f) for f in ("cos", "lift", "idf_cov", "rare_in", "num_hit")}
+    col = _DECISION_COLUMNS
     a, r = np.sort(answerable)[::-1], np.sort(relevance)[::-1]
     a = np.concatenate([a, np.zeros(3)])  # fewer than three candidates: the rest score 0
     r = np.concatenate([r, np.zeros(2)])
     top = int(np.argmax(answerable))
-    q = [FEATURES.index(f) for f in QUESTION_FEATURES]
     values = [
         a[0], a[1], a[2], r[0], r[1],
         float((answerable > ANSWER_COUNT_LEVEL).sum()),
@@ -634,8 +641,8 @@ def decision_row(rows: np.ndarray, relevance: np.ndarray, answerable: np.ndarray
         rows[top, col["cos"]], rows[:, col["cos"]].max(), rows[top, col["lift"]],
         rows[top, col["idf_cov"]], rows[:, col["idf_cov"]].max(),
         rows[top, col["rare_in"]], rows[top, col["num_hit"]],
-        *rows[top, [FEATURES.index(f"{k}_missing") for k in KINDS]],
-        *rows[0, q],
+        *rows[top, col["missing"]],
+        *rows[0, col["question"]],
     ]  # fmt: skip
     return np.asarray(values, dtype=np.float64)
 

@@ -272,8 +272,9 @@ class Judged:
 
     hit: Hit
     relevance: float  # probability that the passage addresses the question
-    # The answer decision's probability for it (rag.judge.ANSWER_FEATURES); the answer
-    # threshold applies to the best of these. None: the relevance itself.
+    # The answer model's probability for it (rag.judge.ANSWER_FEATURES), one input of the
+    # question-level decision (with an older model file, the answer threshold applies to the
+    # best of these). None: the relevance itself.
     answerable: float | None = None
 
 

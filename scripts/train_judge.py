@@ -322,11 +322,14 @@ def jsquad_groups(cache: Path, shared: Path) -> list[Group]:
 def _stack(groups: list[Group], weights: Weights) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     X = np.vstack([g.X for g in groups])
     y = np.concatenate([g.y for g in groups])
-    per_source = {s: sum(len(g.y) for g in groups if g.source == s) for s in SOURCES}
-    w = np.concatenate(
-        [np.full(len(g.y), weights[g.source] / max(per_source[g.source], 1)) for g in groups]
-    )
-    return X, y, w * len(y)
+    return X, y, _source_weights([g.source for g in groups for _ in g.y], weights)
+
+
+def _source_weights(sources: list[str], weights: Weights) -> np.ndarray:
+    """Per row, its source's share of the total weight spread evenly over that source's rows
+    (scaled so the weights sum to the number of rows)."""
+    count = {s: sources.count(s) for s in SOURCES}
+    return np.array([weights[s] / max(count[s], 1) for s in sources]) * len(sources)
 
 
 def _fit(
@@ -437,8 +440,7 @@ def decision_scored(answer: Scored, relevance: Scored) -> list[tuple[np.ndarray,
 def _fit_decision(rows: list[tuple[np.ndarray, Group]], weights: Weights) -> RelevanceModel:
     X = np.vstack([x for x, _ in rows])
     y = np.array([g.answerable for _, g in rows], dtype=int)
-    count = {s: sum(1 for _, g in rows if g.source == s) for s in SOURCES}
-    w = np.array([weights[g.source] / max(count[g.source], 1) for _, g in rows]) * len(rows)
+    w = _source_weights([g.source for _, g in rows], weights)
     return _boosted(X, y, w, DECISION_TREES, DECISION_FEATURES, DECISION_MONOTONE)
 
 
