@@ -31,7 +31,6 @@ from rag.errors import LLMError
 from rag.facts import (
     is_meeting_info,
     meeting_info_answer,
-    meeting_keys,
     mentioned_meetings,
     scope_terms,
 )
@@ -43,6 +42,7 @@ from rag.question import (
     implied_roles,
     infer_roles,
     judge_terms,
+    meeting_keys,
     names_topic,
     survey_topic,
     unheard_speakers,

@@ -27,6 +27,7 @@ from rag.question import (
     content_terms,
     folded,
     infer_roles,
+    meeting_keys,
 )
 from rag.text import detect_lang, nfkc, squash
 from rag.translate import translations
@@ -35,22 +36,6 @@ from rag.types import ROLE_META, Answer, Chunk, Citation, Filters, Meeting
 # Meta statements searched for the meeting a question means when it names none (as many
 # candidates as the judge reads, rag/answer.py CANDIDATES).
 META_CANDIDATES = 20
-
-
-def meeting_keys(meeting: Meeting) -> set[str]:
-    """Names a user may call a meeting by: place names in the title (北海道, 札幌(市)) and the
-    longer Latin words of its id / file name (hokkaido, sapporo)."""
-    keys: set[str] = set()
-    title = squash(meeting.title)
-    # The two kanji before 都/道/府/県/市/町/村/区 (回北海道 -> 北海道, 次札幌市 -> 札幌市).
-    for m in re.finditer(r"([\u3400-\u9fff]{2,})(都|道|府|県|市|町|村|区)", title):
-        name = m.group(1)[-2:] + m.group(2)
-        keys.update((name, name[:-1]))
-    generic = {"minutes", "meeting", "summary", "gijiroku", "youshi", "promotion", "strategy"}
-    for w in re.findall(r"[a-z]{5,}", f"{meeting.id} {meeting.file}".lower()):
-        if w not in generic and w not in {"corpus", "tests", "data", "docx", "text"}:
-            keys.add(w)
-    return keys
 
 
 def titled_meetings(question: str, meetings: dict[str, Meeting]) -> list[str]:

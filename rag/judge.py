@@ -27,7 +27,7 @@ import numpy as np
 
 from rag.asked import KINDS, asked_kinds, held_kinds
 from rag.exchange import exchange_links
-from rag.question import asks_reply, contains, folded, judge_terms, numbers
+from rag.question import asks_reply, contains, folded, judge_terms, meeting_keys, numbers
 from rag.text import detect_lang
 from rag.types import (
     ROLE_CHAIR,
@@ -247,6 +247,17 @@ def term_stats(
     return idf, known
 
 
+def _latin_meeting_names(index: Any) -> frozenset[str]:
+    """The Latin-letter names of the index's meetings (rag.question.meeting_keys: hokkaido,
+    sapporo from their files), made once per loaded index."""
+    names = getattr(index, "_judge_latin_names", None)
+    if names is None:
+        meetings = (getattr(index, "meetings", None) or {}).values()
+        names = frozenset(k for m in meetings for k in meeting_keys(m) if k.isascii())
+        index._judge_latin_names = names
+    return names
+
+
 def mean_cosine(index: Any, qvec: np.ndarray, scope: np.ndarray | None = None) -> float:
     vectors = np.asarray(index.vectors)
     if scope is not None:
@@ -269,6 +280,11 @@ def question_view(
     word found only in other meetings is unknown to these minutes, as in training, where an
     unanswerable question's article leaves the statistics too (scripts/train_judge.py)."""
     terms = judge_terms(question)
+    if detect_lang(question) == "en":
+        # "the Sapporo experts", "at the Hokkaido meeting": the meeting's own name, in letters
+        # no Japanese passage holds, is no topic word the minutes lack.
+        names = _latin_meeting_names(index)
+        terms = [t for t in terms if t not in names]
     idf, known = term_stats(index, terms, scope)
     if qvec is None and len(index.chunks):
         from rag.translate import search_queries

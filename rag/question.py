@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import PurePath
 from typing import Any
 
 from rag.dates import KANJI_DIGITS, kanji_to_int
-from rag.text import nfkc, squash
-from rag.translate import FRAME_WORDS, translations
+from rag.text import detect_lang, nfkc, squash
+from rag.translate import FRAME_WORDS, NOT_LOOKED_UP, translations
 from rag.types import (
     ROLE_ASSEMBLY_MEMBER,
     ROLE_CHAIR,
@@ -19,6 +20,7 @@ from rag.types import (
     ROLE_MEMBER,
     ROLE_OFFICIAL,
     ROLE_SECRETARIAT,
+    Meeting,
     expand_roles,
 )
 
@@ -31,7 +33,7 @@ def _words(s: str) -> set[str]:
 
 # Words that shape a question but say nothing about its topic.
 JA_STOP_WORDS = _words(
-    """何 誰 言 述 話 意見 発言 委員 事務局 座長 議長 会長 委員長 有識者 構成員 説明員 会議 議事録
+    """何 誰 言 述 話 意見 発言 委員 事務局 座長 議長 会長 委員長 有識者 専門家 構成員 説明員 会議 議事録
     議事 内容 教 説明 関 対 点 方 事 等 時 際 今回 本 回 的 主 他 件 様 考 思 指摘 提案 声 者 人
     挙 触 述べ 話題 議論 質問 回答 答 尋 求 必要 大切 重要 可能 場合 以下 以上 次 前 中 各
     テーマ ところ もの こと"""
@@ -334,12 +336,33 @@ def numbers(text: str) -> set[str]:
     return {n for n in out if n not in {"0", "1"}}
 
 
+def meeting_keys(meeting: Meeting) -> set[str]:
+    """Names a user may call a meeting by: place names in the title (北海道, 札幌(市)) and the
+    longer Latin words of its id / file name (hokkaido, sapporo), not of the folders the file
+    sits in (shared, bench)."""
+    keys: set[str] = set()
+    title = squash(meeting.title)
+    # The two kanji before 都/道/府/県/市/町/村/区 (回北海道 -> 北海道, 次札幌市 -> 札幌市).
+    for m in re.finditer(r"([\u3400-\u9fff]{2,})(都|道|府|県|市|町|村|区)", title):
+        name = m.group(1)[-2:] + m.group(2)
+        keys.update((name, name[:-1]))
+    generic = {"minutes", "meeting", "summary", "gijiroku", "youshi", "promotion", "strategy"}
+    stem = PurePath(meeting.file).stem if meeting.file else ""
+    for w in re.findall(r"[a-z]{5,}", f"{meeting.id} {stem}".lower()):
+        if w not in generic:
+            keys.add(w)
+    return keys
+
+
 def judge_terms(question: str) -> list[str]:
     """The topic words relevance is judged on. An English question's own words cannot occur in
     Japanese minutes, so their Japanese terms (rag.translate) stand in for the words they
     translate; untranslated words (names such as FIWARE, or a word no source knows) stay."""
     terms = content_terms(question)
     found = translations(question)
+    if found or detect_lang(question) == "en":
+        # Function words, adverbs and verbs of saying are no topic in English either.
+        terms = [t for t in terms if t not in NOT_LOOKED_UP]
     if not found:
         return terms
     kept = _untranslated(terms, found)

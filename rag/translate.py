@@ -49,7 +49,10 @@ FRAME_WORDS = _words(
 )
 # Further words not looked up in JMdict: function words, question words and verbs, and
 # adverbs whose dictionary nouns are no topic ("so" → さよう, "one" → 一つ, "end" → 最後).
-_NOT_LOOKED_UP = FRAME_WORDS | _words(
+# The judge leaves them out of an English question's topic words too (rag.question.judge_terms):
+# no Japanese passage holds "according" or "second", so they would count as topics the minutes
+# lack.
+NOT_LOOKED_UP = FRAME_WORDS | _words(
     """all both each every few own same such than then too very just only even still yet
     already again ever never always often perhaps maybe really truly actually roughly about
     around out up down over under into onto off through during before after above below
@@ -66,7 +69,8 @@ _NOT_LOOKED_UP = FRAME_WORDS | _words(
     able well way ways thing things lot lots end ends part parts case cases fact yes
     concern concerns concerned worry worried view said regarding related relating
     day date days week weeks month months year years time times held hold take took
-    place venue location attend attended attendees participants present agenda"""
+    place venue location attend attended attendees participants present agenda
+    respond responded responds reply replied replies report reported"""
 )
 
 _KEY_WORD = re.compile(r"[a-z0-9]+(?:[-.][a-z0-9]+)*")
@@ -126,7 +130,7 @@ def _translations(
                 found.append((start, Translation(key, terms, "glossary")))
                 covered.update(_KEY_WORD.findall(key))
         elif source == "jmdict":
-            for m in jmdict.matches(question, _NOT_LOOKED_UP):
+            for m in jmdict.matches(question, NOT_LOOKED_UP):
                 if covered & set(m.words.split()):
                     continue
                 terms = _jmdict_terms(m, known)

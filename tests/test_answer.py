@@ -824,3 +824,17 @@ def test_a_speaker_the_minutes_never_record_is_not_quoted(corpus_index):
     assert not b.found and b.text == "These minutes record no statement by the mayor."
     # members speak in these minutes: their words on FIWARE are still the answer
     assert answer("What did members say about FIWARE?", corpus_index, settings=s).found
+
+
+def test_meeting_keys_come_from_the_file_name_not_its_folders():
+    from rag.question import meeting_keys
+
+    meeting = Meeting(
+        id="tokyo-assembly-2020",
+        file="/srv/shared/bench/docs/tokyo-assembly-2020.txt",
+        title="令和２年第一回定例会 東京都議会",
+        statements=(),
+    )
+    keys = meeting_keys(meeting)
+    assert {"tokyo", "東京都", "東京"} <= keys
+    assert not keys & {"shared", "bench", "docs"}

@@ -20,6 +20,7 @@ from rag.judge import (
     model_from_json,
     names_no_topic_word,
     passage_features,
+    question_view,
     term_stats,
     topic_absent,
 )
@@ -66,6 +67,14 @@ def test_english_questions_are_judged_on_their_japanese_terms():
     terms = judge_terms("What did members say about telework?")
     assert "テレワーク" in terms and "telework" not in terms
     assert "fiware" in judge_terms("What did members say about FIWARE?")  # a name stays
+
+
+def test_english_function_words_and_verbs_of_saying_are_no_topic():
+    # No Japanese passage holds "according" or "responded": as topic words they would make
+    # every English question look like one on a topic the minutes lack.
+    terms = judge_terms("According to one member, how did officials respond on telework?")
+    assert terms == ["テレワーク"]
+    assert judge_terms("What was reported about drones at the second meeting?") == ["ドローン"]
 
 
 def test_reply_questions_are_recognised():
@@ -134,6 +143,26 @@ def test_a_passage_naming_none_of_an_unknown_topic_is_not_on_it():
     assert not names_no_topic_word(view, CHUNKS[2])  # 人材育成: part of the topic
     known = _view("テレワークの人材育成について委員の意見は？", ["テレワーク", "人材育成"])
     assert not names_no_topic_word(known, CHUNKS[0])  # every word is known to the minutes
+
+
+def test_an_english_question_naming_the_meeting_keeps_only_its_topic_words():
+    from rag.types import Meeting
+
+    @dataclass
+    class Named(_Index):
+        vectors: np.ndarray = field(default_factory=lambda: np.zeros((4, 2)))
+        meetings: dict = field(default_factory=dict)
+
+    meeting = Meeting(
+        id="sapporo-ict-2", file="corpus/sapporo-ict-2.txt", title="札幌市 会議", statements=()
+    )
+    index = Named(CHUNKS, meetings={meeting.id: meeting})
+    q = "What was the telework rate of Sapporo companies?"
+    view = question_view(index, q, qvec=np.zeros(2))
+    assert "sapporo" not in view.terms and "テレワーク" in view.terms
+    assert all(view.known)  # nothing left that the minutes lack
+    # Without that meeting, "sapporo" is a word the minutes lack.
+    assert "sapporo" in question_view(Named(CHUNKS), q, qvec=np.zeros(2)).terms
 
 
 def test_passage_features_read_the_passage():

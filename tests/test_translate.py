@@ -14,7 +14,7 @@ import pytest
 from rag import jmdict, translate
 
 DATA = Path(__file__).parent / "data"
-STOP = translate._NOT_LOOKED_UP
+STOP = translate.NOT_LOOKED_UP
 
 
 @pytest.fixture()
