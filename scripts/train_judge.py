@@ -16,7 +16,8 @@ Data (never the evaluation questions):
   minutes questions asked of the assembly records (skipped where a candidate already covers
   most of the question's topic words).
 Held out, never fitted or thresholded on: eval/minutes_test.jsonl, every
-eval/minutes_fresh*.jsonl (fresh to fresh10), the JSQuAD 1k file, the other half of tokyo2020's sources.
+eval/minutes_fresh*.jsonl (fresh to fresh11), the JSQuAD 1k file, the other half of
+tokyo2020's sources.
 
 Splits: each source's training questions are split 75/25 into fit / dev by a hash of the
 question id (fixed, seedless). The model is fitted on fit; C and both thresholds are chosen on
@@ -706,8 +707,8 @@ training weight: {shares} ({m["weight_rule"]}; tried: {tried}).
 `eval/minutes_test.jsonl`, `eval/minutes_fresh.jsonl`, `eval/minutes_fresh2.jsonl`,
 `eval/minutes_fresh3.jsonl`, `eval/minutes_fresh4.jsonl`, `eval/minutes_fresh5.jsonl`,
 `eval/minutes_fresh6.jsonl`, `eval/minutes_fresh7.jsonl`, `eval/minutes_fresh8.jsonl`,
-`eval/minutes_fresh9.jsonl`, `eval/minutes_fresh10.jsonl`, the JSQuAD 1k file, the other half of
-tokyo2020's sources.
+`eval/minutes_fresh9.jsonl`, `eval/minutes_fresh10.jsonl`, `eval/minutes_fresh11.jsonl`, the JSQuAD
+1k file, the other half of tokyo2020's sources.
 
 | source | fit questions | dev questions | candidate rows |
 | --- | --- | --- | --- |
