@@ -359,10 +359,10 @@ def judge_terms(question: str) -> list[str]:
     Japanese minutes, so their Japanese terms (rag.translate) stand in for the words they
     translate; untranslated words (names such as FIWARE, or a word no source knows) stay."""
     terms = content_terms(question)
-    found = translations(question)
-    if found or detect_lang(question) == "en":
+    if detect_lang(question) == "en":
         # Function words, adverbs and verbs of saying are no topic in English either.
         terms = [t for t in terms if t not in NOT_LOOKED_UP]
+    found = translations(question)
     if not found:
         return terms
     kept = _untranslated(terms, found)
