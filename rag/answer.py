@@ -224,7 +224,7 @@ def judge_candidates(index: Any, query: str, hits: Sequence[Hit], filters: Filte
         if j.hit.chunk.kind != "meta" and _about_without_instructions(j.hit.chunk.text, view.terms)
     ]
     topic = _survey_topic(index, query)
-    if decided is None or model.decision_model is None:
+    if decided is None:  # an older model file: no decision model
         decided = max((_answerable(j) for j in content), default=0.0)
         threshold = model.answer_threshold
     else:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import PurePath
 from typing import Any
 
 from rag.asked import AMOUNT, asked_kinds
@@ -68,7 +69,8 @@ def scope_terms(
     out: set[str] = set()
     for m in meetings:
         keys = meeting_keys(m)
-        hay = squash(f"{m.title} {m.id} {m.file}").lower() if whole_title else ""
+        # The file's name, not the folders it sits in (/work/shared/bench/…).
+        hay = squash(f"{m.title} {m.id} {PurePath(m.file).stem}").lower() if whole_title else ""
         when = _identity_words(m) if whole_title else set()
         for t in terms:
             if (

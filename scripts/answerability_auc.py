@@ -25,7 +25,7 @@ from rag.retrieve import search  # noqa: E402
 from rag.types import Filters  # noqa: E402
 
 
-def best_relevance(index, question: str, settings) -> float:
+def answer_probability(index, question: str, settings) -> float:
     """What the answer decision reads: the decision model's probability (or, with an older
     model file, the best candidate's answerability)."""
     filters = Filters(roles=tuple(implied_roles(question, index)))
@@ -48,7 +48,7 @@ def main() -> int:
     for path in args.gold:
         rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
         y = [int(r.get("answerable", True)) for r in rows]
-        s = [best_relevance(index, r["question"], settings) for r in rows]
+        s = [answer_probability(index, r["question"], settings) for r in rows]
         out[path.name] = {"questions": len(rows), "auc": round(float(roc_auc_score(y, s)), 3)}
     print(json.dumps(out, indent=1))
     return 0

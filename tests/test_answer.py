@@ -838,3 +838,15 @@ def test_meeting_keys_come_from_the_file_name_not_its_folders():
     keys = meeting_keys(meeting)
     assert {"tokyo", "東京都", "東京"} <= keys
     assert not keys & {"shared", "bench", "docs"}
+
+
+def test_scope_terms_read_the_file_name_not_its_folders():
+    from rag.facts import scope_terms
+
+    meeting = Meeting(
+        id="sapporo-ict-2",
+        file="/srv/shared/work/sapporo-ict-2.txt",
+        title="札幌市 会議",
+        statements=(),
+    )
+    assert scope_terms(["sapporo", "shared", "work"], [meeting]) == {"sapporo"}
